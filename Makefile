@@ -1,0 +1,64 @@
+# Every target builds its own virtual environment in .venv from the package registries.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.stamp-install
+BROWSER := $(VENV)/.stamp-browser
+
+.PHONY: help install browser demo test check lint typecheck unit unasync bench dev clean
+
+help:
+	@echo "make demo       run the demo: local server, a producer in both flavours, a live consumer"
+	@echo "make test       unasync check, ruff, mypy --strict and the whole test suite"
+	@echo "make unasync    regenerate the blocking twin (_sync/) from the async source"
+	@echo "make bench      benchmarks, figures side by side"
+	@echo "make dev        run the local Streamstraight-compatible server"
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(INSTALLED)
+
+# Headless Chromium from Debian's packages for the viewer page's browser test (no browser download).
+$(BROWSER): $(INSTALLED)
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "chromium is missing: run 'sudo apt-get install chromium' for the browser test"; exit 1; \
+		fi; \
+	fi
+	touch $@
+
+browser: $(BROWSER)
+
+demo: $(INSTALLED)
+	$(BIN)/python examples/demo.py
+
+dev: $(INSTALLED)
+	$(BIN)/streamstraight dev
+
+unasync: $(INSTALLED)
+	$(BIN)/python scripts/unasync.py
+
+lint: $(INSTALLED)
+	$(BIN)/python scripts/unasync.py --check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(INSTALLED)
+	$(BIN)/mypy
+
+unit: $(INSTALLED) $(BROWSER)
+	$(BIN)/python -m pytest
+
+test: lint typecheck unit
+
+bench: $(INSTALLED)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) dist build *.egg-info .mypy_cache .ruff_cache .pytest_cache

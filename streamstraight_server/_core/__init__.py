@@ -1,0 +1,1 @@
+"""Flavour-neutral building blocks shared by the async and blocking clients. No I/O here."""

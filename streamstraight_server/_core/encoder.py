@@ -1,0 +1,45 @@
+"""Turning a chunk into the string that travels as ``data``."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from .errors import EncodeError
+from .options import Encoder
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+
+def default_encoder(chunk: Any) -> str:
+    """Compact JSON; Pydantic v2 models through ``model_dump_json()``; dataclasses as objects."""
+    if isinstance(chunk, str):
+        return _dumps(chunk)
+    dump_json = getattr(chunk, "model_dump_json", None)
+    if callable(dump_json) and not isinstance(chunk, type):
+        result = dump_json()
+        if isinstance(result, str):
+            return result
+    if dataclasses.is_dataclass(chunk) and not isinstance(chunk, type):
+        return _dumps(dataclasses.asdict(chunk))
+    return _dumps(chunk)
+
+
+def encode_chunk(encoder: Encoder | None, chunk: Any) -> str:
+    """Encode one chunk, or raise :class:`EncodeError` saying why. ``""`` means skip it."""
+    try:
+        data = (encoder or default_encoder)(chunk)
+    except EncodeError:
+        raise
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise EncodeError(
+            f"cannot encode chunk of type {type(chunk).__name__}: {exc}. "
+            "Pass JSON-serialisable data, a Pydantic model or a dataclass, "
+            "or give the stream an encoder"
+        ) from exc
+    if not isinstance(data, str):
+        raise EncodeError(
+            f"the encoder returned {type(data).__name__}; an encoder must return str"
+        )
+    return data

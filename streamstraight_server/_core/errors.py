@@ -1,0 +1,151 @@
+"""Every error the SDK raises derives from :class:`StreamstraightServerError`.
+
+Errors raised once a stream has started carry its progress: ``confirmed`` is how many chunks
+(seq ``0 .. confirmed - 1``) the server has confirmed and ``sent`` how many were handed to
+``send()``; both are ``None`` where no stream was under way.
+"""
+
+from __future__ import annotations
+
+
+class StreamstraightServerError(Exception):
+    """Base class of every error raised by the SDK."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        stream_id: str | None = None,
+        confirmed: int | None = None,
+        sent: int | None = None,
+    ) -> None:
+        self.message = message
+        self.stream_id = stream_id
+        self.confirmed = confirmed
+        self.sent = sent
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.stream_id is not None:
+            parts.append(f"stream {self.stream_id!r}")
+        if self.sent is not None and self.confirmed is not None:
+            parts.append(progress_text(self.confirmed, self.sent))
+        return "; ".join(parts)
+
+    def with_progress(
+        self, stream_id: str | None, confirmed: int, sent: int
+    ) -> StreamstraightServerError:
+        """Attach the stream's progress unless the error already carries it; returns self."""
+        if self.stream_id is None:
+            self.stream_id = stream_id
+        if self.sent is None:
+            self.confirmed, self.sent = confirmed, sent
+        return self
+
+
+def progress_text(confirmed: int, sent: int) -> str:
+    if sent == 0:
+        return "no chunks were sent"
+    if confirmed == 0:
+        return f"the server confirmed none of the {sent} chunks sent"
+    if confirmed == sent:
+        return f"the server confirmed all {sent} chunks (seq 0..{sent - 1})"
+    return (
+        f"the server confirmed {confirmed} of {sent} chunks (seq 0..{confirmed - 1}); "
+        f"seq {confirmed}..{sent - 1} are not confirmed"
+    )
+
+
+class StreamstraightServerAbortError(StreamstraightServerError):
+    """A connection attempt was aborted because ``disconnect()`` was called meanwhile."""
+
+    def __init__(self, message: str = "connect aborted by disconnect()") -> None:
+        super().__init__(message)
+
+
+class StreamstraightTokenError(StreamstraightServerError):
+    """Fetching a client token failed (network, non-2xx answer, or no token in the body)."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class ConfigurationError(StreamstraightServerError, ValueError):
+    """An option is missing or invalid. Raised before anything is sent."""
+
+
+class AuthenticationError(StreamstraightServerError):
+    """The server rejected the API key. Never retried: fix the key."""
+
+
+class HandshakeRejectedError(StreamstraightServerError):
+    """The server refused the handshake for a reason retrying cannot fix (bad request, a
+    stream that is busy or has ended)."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+class ConnectError(StreamstraightServerError):
+    """Could not connect after every retry; ``attempts`` says how many were made."""
+
+    def __init__(self, message: str, *, attempts: int) -> None:
+        self.attempts = attempts
+        super().__init__(message)
+
+
+class StreamError(StreamstraightServerError):
+    """The server reported an error on the stream (``stream:error`` or ``connection:error``)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        retry_in_ms: int | None = None,
+        stream_id: str | None = None,
+        confirmed: int | None = None,
+        sent: int | None = None,
+    ) -> None:
+        self.code = code
+        self.retry_in_ms = retry_in_ms
+        super().__init__(message, stream_id=stream_id, confirmed=confirmed, sent=sent)
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return f"[{self.code}] {text}" if self.code else text
+
+
+class ConnectionLostError(StreamstraightServerError):
+    """The connection dropped mid-stream and could not be resumed."""
+
+
+class EndRejectedError(StreamstraightServerError):
+    """The server answered END with ``success: false``."""
+
+
+class StreamstraightTimeoutError(StreamstraightServerError, TimeoutError):
+    """Base of the SDK's timeouts."""
+
+
+class ConnectTimeoutError(StreamstraightTimeoutError):
+    """One connection attempt exceeded ``connect_timeout``."""
+
+
+class AckTimeoutError(StreamstraightTimeoutError):
+    """The server did not confirm chunks within ``ack_timeout``."""
+
+
+class EndTimeoutError(StreamstraightTimeoutError):
+    """The server did not answer END within ``end_timeout``."""
+
+
+class EncodeError(StreamstraightServerError, TypeError):
+    """A chunk could not be encoded. Nothing was sent and the writer stays usable."""
+
+
+class WriterClosedError(StreamstraightServerError):
+    """The writer or client was used after it was closed."""
