@@ -15,7 +15,9 @@ How a file is translated:
    NAME tokens with the table below (this covers dotted import paths too: the tokenizer gives
    ``_async`` in ``from .._shims._async import x`` its own NAME token).
 2. In strings and comments, every table key that stands as a whole word is replaced as well, so
-   docstrings and ``mock.patch("pkg._async.mod")`` targets follow the code.
+   docstrings and ``mock.patch("pkg._async.mod")`` targets follow the code; code examples lose
+   ``async `` before ``def``/``with``/``for`` and ``await `` before ``name.call(``. Other prose
+   that says async/await is left for the leftover scan: reword it for both flavours.
 3. A one-line header naming the source is prepended; the result is formatted with the project's
    ruff (import sorting, then ``ruff format``).
 
@@ -156,7 +158,17 @@ class Generation:
 _RULE = unasync.Rule(fromdir="/_async/", todir="/_sync/", additional_replacements=REPLACEMENTS)
 
 
+# Code examples in docstrings and comments: `async with/for/def` and `await name.call(`.
+# Prose ("await the reply", "an async iterable") is left alone, for the leftover scan to flag.
+_PROSE_CODE = (
+    (re.compile(r"\basync (?=(?:def|with|for) )"), ""),
+    (re.compile(r"\bawait (?=[A-Za-z_][\w.]*\()"), ""),
+)
+
+
 def _replace_words(text: str) -> str:
+    for pattern, replacement in _PROSE_CODE:
+        text = pattern.sub(replacement, text)
     return _KEY_WORDS.sub(lambda m: REPLACEMENTS[m.group(1)], text)
 
 

@@ -29,7 +29,11 @@ def _table() -> dict[str, str]:
 TABLE = _table()
 
 CLIENT = '''\
-"""The AsyncStreamstraight client: call `aclose()` when done."""
+"""The AsyncStreamstraight client: call `aclose()` when done.
+
+    async with AsyncStreamstraight(socket) as client:
+        await client.items()
+"""
 from collections.abc import AsyncIterator
 from streamstraight_server._shims._async import AsyncLock, AsyncEvent
 from .._shims._async import AsyncSocket
@@ -147,7 +151,8 @@ def test_generation_translates_and_writes_headers(tree: Path) -> None:
     body = client.split("\n", 1)[1]
     for word in ("async", "await", "Async", "aclose", "_async"):
         assert word not in body
-    assert '"""The Streamstraight client: call `close()` when done."""' in client
+    assert '"""The Streamstraight client: call `close()` when done.\n' in client
+    assert "\nwith Streamstraight(socket) as client:\n    client.items()\n" in client
     assert "from collections.abc import Iterator\n" in client
     # Import paths: absolute, relative one level, relative to the current package.
     assert "from streamstraight_server._shims._sync import Event, Lock\n" in client
