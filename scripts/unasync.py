@@ -62,25 +62,15 @@ import tokenize_rt  # type: ignore[import-untyped, unused-ignore]
 REPLACEMENTS: dict[str, str] = {
     "AsyncStreamstraight": "Streamstraight",
     "AsyncStreamWriter": "StreamWriter",
+    "AsyncProducerSession": "ProducerSession",
     "AsyncSocket": "Socket",
     "AsyncEvent": "Event",
     "AsyncLock": "Lock",
     "AsyncHttp": "Http",
     "AsyncTask": "Task",
-    "AsyncTokenCache": "TokenCache",
-    "AsyncIterable": "Iterable",
-    "AsyncIterator": "Iterator",
-    "AsyncGenerator": "Generator",
-    "aclose": "close",
     "_async": "_sync",
     "__aenter__": "__enter__",
     "__aexit__": "__exit__",
-    "__aiter__": "__iter__",
-    "__anext__": "__next__",
-    "StopAsyncIteration": "StopIteration",
-    "async_fetch_client_token": "fetch_client_token_sync",
-    "AsyncDevServerFixture": "DevServerFixture",
-    "pytest_asyncio": "pytest",
 }
 # ======================================================================================
 # END OF SUBSTITUTION TABLE

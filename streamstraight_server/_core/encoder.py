@@ -32,14 +32,12 @@ def encode_chunk(encoder: Encoder | None, chunk: Any) -> str:
         data = (encoder or default_encoder)(chunk)
     except EncodeError:
         raise
-    except (TypeError, ValueError, RecursionError) as exc:
+    except Exception as exc:  # a custom encoder may raise anything; nothing was sent
         raise EncodeError(
             f"cannot encode chunk of type {type(chunk).__name__}: {exc}. "
             "Pass JSON-serialisable data, a Pydantic model or a dataclass, "
             "or give the stream an encoder"
         ) from exc
     if not isinstance(data, str):
-        raise EncodeError(
-            f"the encoder returned {type(data).__name__}; an encoder must return str"
-        )
+        raise EncodeError(f"the encoder returned {type(data).__name__}; an encoder must return str")
     return data

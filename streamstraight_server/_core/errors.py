@@ -131,8 +131,8 @@ class StreamstraightTimeoutError(StreamstraightServerError, TimeoutError):
     """Base of the SDK's timeouts."""
 
 
-class ConnectTimeoutError(StreamstraightTimeoutError):
-    """One connection attempt exceeded ``connect_timeout``."""
+class ConnectTimeoutError(ConnectError, StreamstraightTimeoutError):
+    """Every connection attempt ran past ``connect_timeout``."""
 
 
 class AckTimeoutError(StreamstraightTimeoutError):

@@ -97,9 +97,7 @@ class ServerOptions:
 
     def __post_init__(self) -> None:
         if not isinstance(self.api_key, str) or not self.api_key.strip():
-            raise ConfigurationError(
-                f"api_key is required: pass api_key=... or set {ENV_API_KEY}"
-            )
+            raise ConfigurationError(f"api_key is required: pass api_key=... or set {ENV_API_KEY}")
         if any(c.isspace() for c in self.api_key):
             raise ConfigurationError("api_key contains whitespace; check how it was pasted")
         _check_url(self.base_url)
@@ -118,7 +116,9 @@ class ServerOptions:
             raise ConfigurationError("reuse_client_token must be True or False")
 
     @classmethod
-    def build(cls, given: Mapping[str, Any] | ServerOptions | None = None, **kw: Any) -> ServerOptions:
+    def build(
+        cls, given: Mapping[str, Any] | ServerOptions | None = None, **kw: Any
+    ) -> ServerOptions:
         """Options from a dict, from keywords, or both (keywords win), with env defaults."""
         if isinstance(given, ServerOptions):
             return replace(given, **kw) if kw else given
@@ -164,7 +164,9 @@ class StreamOptions:
                 raise ConfigurationError(f"{name} must be True or False")
 
     @classmethod
-    def build(cls, given: Mapping[str, Any] | StreamOptions | None = None, **kw: Any) -> StreamOptions:
+    def build(
+        cls, given: Mapping[str, Any] | StreamOptions | None = None, **kw: Any
+    ) -> StreamOptions:
         if isinstance(given, StreamOptions):
             return replace(given, **kw) if kw else given
         merged = {**_as_mapping(given, "stream options"), **kw}

@@ -1,0 +1,43 @@
+"""Which handshake refusals are worth another attempt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import AuthenticationError, HandshakeRejectedError, StreamstraightServerError
+
+_AUTH_WORDS = ("unauthorized", "unauthorised", "api key", "api_key", "forbidden", "invalid key")
+
+
+def classify_refusal(
+    message: str, data: dict[str, Any], http_status: int | None, *, resuming: bool
+) -> StreamstraightServerError | None:
+    """The error to raise at once for a refused handshake, or None when a retry may help."""
+    code = data.get("code") if isinstance(data.get("code"), str) else None
+    lowered = message.lower()
+    if (
+        http_status in (401, 403)
+        or code == "unauthorized"
+        or (code is None and any(word in lowered for word in _AUTH_WORDS))
+    ):
+        return AuthenticationError(
+            f"the server rejected the API key: {message}. Check STREAMSTRAIGHT_API_KEY "
+            "or the api_key option; retrying would not help"
+        )
+    if code == "stream-busy" and resuming:
+        return None  # the server may not have noticed yet that our old connection is gone
+    if code in ("bad-request", "stream-busy", "stream-ended"):
+        hint = {
+            "bad-request": "the handshake was malformed; this is a bug, please report it",
+            "stream-busy": "another producer is writing this stream right now",
+            "stream-ended": "pass overwrite_existing_stream=True to replace it, or use a new "
+            "stream_id",
+        }[code]
+        return HandshakeRejectedError(
+            f"the server refused the stream: {message} ({hint})", code=code
+        )
+    if http_status is not None and 400 <= http_status < 500 and http_status != 429:
+        return HandshakeRejectedError(
+            f"the server refused the connection with HTTP {http_status}: {message}"
+        )
+    return None

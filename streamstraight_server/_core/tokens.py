@@ -1,0 +1,101 @@
+"""Client tokens: the request, its answer, and reading a token's claims.
+
+``token_claims`` decodes WITHOUT verifying the signature: the SDK holds no key to verify with
+and only reads the expiry to decide when to fetch a new token. Never trust these claims for
+authorisation.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jwt
+
+from .errors import StreamstraightTokenError
+from .protocol import TOKEN_PATH
+
+#: a reused token is replaced this long before it expires (seconds)
+REFRESH_MARGIN = 30.0
+
+
+def token_url(base_url: str) -> str:
+    return base_url.rstrip("/") + TOKEN_PATH
+
+
+def auth_headers(api_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"}
+
+
+def parse_token_response(status: int, body: str) -> str:
+    """The token from the endpoint's answer, or a :class:`StreamstraightTokenError`."""
+    if not 200 <= status < 300:
+        hint = " (check the API key)" if status in (401, 403) else ""
+        detail = _server_message(body)
+        raise StreamstraightTokenError(
+            f"the token endpoint answered HTTP {status}{hint}" + (f": {detail}" if detail else ""),
+            status=status,
+        )
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        raise StreamstraightTokenError(
+            f"the token endpoint answered HTTP {status} with a body that is not JSON",
+            status=status,
+        ) from None
+    token = answer.get("token") if isinstance(answer, dict) else None
+    if not isinstance(token, str) or not token:
+        raise StreamstraightTokenError(
+            "the token endpoint's answer has no 'token' string", status=status
+        )
+    return token
+
+
+def _server_message(body: str) -> str:
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return body.strip()[:200]
+    if isinstance(answer, dict):
+        for key in ("error", "message"):
+            if isinstance(answer.get(key), str):
+                return str(answer[key])[:200]
+    return ""
+
+
+def token_claims(token: str) -> dict[str, Any]:
+    """The token's claims, decoded without verifying the signature (see module doc)."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        raise StreamstraightTokenError(f"the client token is not a readable JWT: {exc}") from None
+    return dict(claims)
+
+
+def token_expiry(token: str) -> float | None:
+    """Expiry of a token as a UNIX time, or None when it carries no ``exp``."""
+    exp = token_claims(token).get("exp")
+    return float(exp) if isinstance(exp, (int, float)) else None
+
+
+class TokenCache:
+    """Keeps one token until ``REFRESH_MARGIN`` seconds before it expires."""
+
+    __slots__ = ("_expires", "_token")
+
+    def __init__(self) -> None:
+        self._token: str | None = None
+        self._expires = 0.0
+
+    def __repr__(self) -> str:
+        return f"TokenCache(held={self._token is not None})"
+
+    def get(self, now: float) -> str | None:
+        if self._token is not None and now < self._expires - REFRESH_MARGIN:
+            return self._token
+        return None
+
+    def put(self, token: str) -> None:
+        expires = token_expiry(token)
+        self._token = token if expires is not None else None
+        self._expires = expires or 0.0

@@ -1,0 +1,221 @@
+"""Async primitives for ``_async/``: asyncio, aiohttp and python-socketio live here only."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine, Iterable, Mapping
+from typing import Any
+
+import aiohttp
+import engineio
+import socketio
+
+from ._transport import SocketError, SocketRefused, SocketTimeout, refusal_from
+
+Handler = Callable[..., None]
+AsyncTarget = Callable[[], Coroutine[Any, Any, None]]
+monotonic = time.monotonic
+
+
+AnyIterable = Iterable[Any] | AsyncIterable[Any]
+
+
+def iterate(source: AnyIterable) -> AsyncIterator[Any]:
+    """Items of a plain or an async iterable; a non-iterable is refused before any work."""
+    if isinstance(source, AsyncIterable):
+        return aiter(source)
+    if isinstance(source, Iterable) and not isinstance(source, (str, bytes)):
+        return _from_plain(source)
+    raise TypeError(f"stream() takes an iterable of chunks, not {type(source).__name__}")
+
+
+async def _from_plain(source: Iterable[Any]) -> AsyncIterator[Any]:
+    for item in source:
+        yield item
+
+
+async def sleep(seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+class AsyncEvent:
+    __slots__ = ("_event",)
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def clear(self) -> None:
+        self._event.clear()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    async def wait(self, timeout: float | None = None) -> bool:
+        """Wait until set; False if ``timeout`` seconds passed first."""
+        if self._event.is_set():
+            return True
+        if timeout is None:
+            await self._event.wait()
+            return True
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except asyncio.TimeoutError:
+            return self._event.is_set()
+        return True
+
+
+class AsyncLock:
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+
+    async def __aenter__(self) -> None:
+        await self._lock.acquire()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._lock.release()
+
+
+class AsyncTask:
+    """A background task; it must stop when told to through its own stop event."""
+
+    __slots__ = ("_task",)
+
+    def __init__(self, target: AsyncTarget, name: str) -> None:
+        self._task: asyncio.Task[None] = asyncio.get_running_loop().create_task(target(), name=name)
+
+    async def join(self) -> None:
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            if not self._task.cancelled():
+                raise
+
+
+async def shielded(target: AsyncTarget) -> None:
+    """Run ``target`` to its end even if the caller is cancelled meanwhile."""
+    task = asyncio.ensure_future(target())
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.gather(task, return_exceptions=True)
+        raise
+
+
+class AsyncHttp:
+    """One POST at a time, for token requests."""
+
+    @staticmethod
+    async def post(url: str, headers: Mapping[str, str], timeout: float) -> tuple[int, str]:
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
+                session.post(url, headers=dict(headers)) as response,
+            ):
+                return response.status, await response.text()
+        except asyncio.TimeoutError:
+            raise SocketTimeout(f"no answer from {url} within {timeout:g}s") from None
+        except aiohttp.ClientError as exc:
+            raise SocketError(f"cannot reach {url}: {exc}") from None
+
+
+class _InlineEngineIO(engineio.AsyncClient):  # type: ignore[misc]
+    # Run message handlers inline rather than as one task per message: ours only record state.
+    async def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        kwargs["run_async"] = False
+        return await super()._trigger_event(event, *args, **kwargs)
+
+
+class _Client(socketio.AsyncClient):  # type: ignore[misc]
+    def _engineio_client_class(self) -> type[engineio.AsyncClient]:
+        return _InlineEngineIO
+
+
+class AsyncSocket:
+    """A python-socketio client with its reconnection off, typed for our use."""
+
+    def __init__(self, handlers: Mapping[str, Handler], on_disconnect: Handler) -> None:
+        self._client = _Client(reconnection=False, handle_sigint=False)
+        self._refusal: Any = None
+        for event, handler in handlers.items():
+            self._client.on(event, handler)
+        self._client.on("connect_error", self._on_connect_error)
+        self._client.on("disconnect", on_disconnect)
+
+    def _on_connect_error(self, data: Any = None) -> None:
+        self._refusal = data
+
+    @property
+    def connected(self) -> bool:
+        return bool(self._client.connected)
+
+    async def connect(
+        self, url: str, headers: Mapping[str, str], auth: Mapping[str, Any], timeout: float
+    ) -> None:
+        try:
+            await asyncio.wait_for(
+                self._client.connect(
+                    url,
+                    headers=dict(headers),
+                    auth=dict(auth),
+                    transports=["websocket"],
+                    wait_timeout=timeout,
+                ),
+                timeout,
+            )
+        except asyncio.TimeoutError:
+            await self.close()
+            raise SocketTimeout(f"no handshake within {timeout:g}s") from None
+        except socketio.exceptions.ConnectionError as exc:
+            await self.close()
+            refusal = refusal_from(self._refusal, str(exc))
+            if refusal is not None:
+                raise refusal from None
+            raise SocketError(str(exc) or "connection failed") from None
+        if not self._client.connected:
+            raise SocketError("the connection closed during the handshake")
+
+    async def emit(self, event: str, data: Any) -> None:
+        try:
+            await self._client.emit(event, data)
+        except socketio.exceptions.SocketIOError as exc:
+            raise SocketError(str(exc) or "not connected") from None
+
+    async def call(self, event: str, data: Any, timeout: float) -> Any:
+        try:
+            return await self._client.call(event, data, timeout=timeout)
+        except socketio.exceptions.TimeoutError:
+            raise SocketTimeout(f"no answer to {event} within {timeout:g}s") from None
+        except socketio.exceptions.SocketIOError as exc:
+            raise SocketError(str(exc) or "not connected") from None
+
+    async def close(self) -> None:
+        try:
+            await self._client.disconnect()
+        except Exception:  # closing must never mask the error that led here
+            pass
+        http = getattr(self._client.eio, "http", None)
+        if http is not None and not http.closed:
+            await http.close()
+
+
+__all__ = [
+    "AnyIterable",
+    "AsyncEvent",
+    "AsyncHttp",
+    "AsyncLock",
+    "AsyncSocket",
+    "AsyncTask",
+    "SocketError",
+    "SocketRefused",
+    "SocketTimeout",
+    "iterate",
+    "monotonic",
+    "shielded",
+    "sleep",
+]

@@ -1,0 +1,193 @@
+"""Blocking primitives for ``_sync/``: the twins of ``_async.py``, on threads, requests and
+python-socketio's threaded client."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+import engineio
+import requests
+import socketio
+
+from ._transport import SocketError, SocketRefused, SocketTimeout, refusal_from
+
+Handler = Callable[..., None]
+Target = Callable[[], None]
+monotonic = time.monotonic
+
+
+AnyIterable = Iterable[Any]
+
+
+def iterate(source: AnyIterable) -> Iterator[Any]:
+    """Items of an iterable; a non-iterable is refused before any work."""
+    if isinstance(source, Iterable) and not isinstance(source, (str, bytes)):
+        return iter(source)
+    raise TypeError(f"stream() takes an iterable of chunks, not {type(source).__name__}")
+
+
+def sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+class Event:
+    __slots__ = ("_event",)
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def clear(self) -> None:
+        self._event.clear()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until set; False if ``timeout`` seconds passed first."""
+        return self._event.wait(timeout)
+
+
+class Lock:
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._lock.release()
+
+
+class Task:
+    """A background thread; it must stop when told to through its own stop event."""
+
+    __slots__ = ("_thread",)
+
+    def __init__(self, target: Target, name: str) -> None:
+        self._thread = threading.Thread(target=target, name=name, daemon=True)
+        self._thread.start()
+
+    def join(self) -> None:
+        if self._thread is not threading.current_thread():
+            self._thread.join()
+
+
+def shielded(target: Target) -> None:
+    """Blocking code has no cancellation to shield from."""
+    target()
+
+
+class Http:
+    """One POST at a time, for token requests."""
+
+    @staticmethod
+    def post(url: str, headers: Mapping[str, str], timeout: float) -> tuple[int, str]:
+        try:
+            response = requests.post(url, headers=dict(headers), timeout=timeout)
+        except requests.Timeout:
+            raise SocketTimeout(f"no answer from {url} within {timeout:g}s") from None
+        except requests.RequestException as exc:
+            raise SocketError(f"cannot reach {url}: {exc}") from None
+        with response:
+            return response.status_code, response.text
+
+
+class _InlineEngineIO(engineio.Client):  # type: ignore[misc]
+    # python-socketio starts a thread per incoming message by default; our handlers only
+    # record state, so run them on the reader thread instead.
+    def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        kwargs["run_async"] = False
+        return super()._trigger_event(event, *args, **kwargs)
+
+
+class _Client(socketio.Client):  # type: ignore[misc]
+    def _engineio_client_class(self) -> type[engineio.Client]:
+        return _InlineEngineIO
+
+
+class Socket:
+    """A python-socketio client with its reconnection off, typed for our use."""
+
+    def __init__(self, handlers: Mapping[str, Handler], on_disconnect: Handler) -> None:
+        self._client = _Client(reconnection=False, handle_sigint=False)
+        self._refusal: Any = None
+        for event, handler in handlers.items():
+            self._client.on(event, handler)
+        self._client.on("connect_error", self._on_connect_error)
+        self._client.on("disconnect", on_disconnect)
+
+    def _on_connect_error(self, data: Any = None) -> None:
+        self._refusal = data
+
+    @property
+    def connected(self) -> bool:
+        return bool(self._client.connected)
+
+    def connect(
+        self, url: str, headers: Mapping[str, str], auth: Mapping[str, Any], timeout: float
+    ) -> None:
+        self._client.eio.request_timeout = timeout
+        try:
+            self._client.connect(
+                url,
+                headers=dict(headers),
+                auth=dict(auth),
+                transports=["websocket"],
+                wait_timeout=timeout,
+            )
+        except socketio.exceptions.ConnectionError as exc:
+            self.close()
+            refusal = refusal_from(self._refusal, str(exc))
+            if refusal is not None:
+                raise refusal from None
+            if "timed out" in str(exc).lower():
+                raise SocketTimeout(f"no handshake within {timeout:g}s") from None
+            raise SocketError(str(exc) or "connection failed") from None
+        if not self._client.connected:
+            self.close()
+            raise SocketError("the connection closed during the handshake")
+
+    def emit(self, event: str, data: Any) -> None:
+        try:
+            self._client.emit(event, data)
+        except socketio.exceptions.SocketIOError as exc:
+            raise SocketError(str(exc) or "not connected") from None
+
+    def call(self, event: str, data: Any, timeout: float) -> Any:
+        try:
+            return self._client.call(event, data, timeout=timeout)
+        except socketio.exceptions.TimeoutError:
+            raise SocketTimeout(f"no answer to {event} within {timeout:g}s") from None
+        except socketio.exceptions.SocketIOError as exc:
+            raise SocketError(str(exc) or "not connected") from None
+
+    def close(self) -> None:
+        try:
+            self._client.disconnect()
+        except Exception:  # closing must never mask the error that led here
+            pass
+
+
+__all__ = [
+    "AnyIterable",
+    "Event",
+    "Http",
+    "Lock",
+    "Socket",
+    "SocketError",
+    "SocketRefused",
+    "SocketTimeout",
+    "Task",
+    "iterate",
+    "monotonic",
+    "shielded",
+    "sleep",
+]
