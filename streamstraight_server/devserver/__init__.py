@@ -1,0 +1,18 @@
+"""A local Streamstraight-compatible server for development and tests.
+
+Public API: ``DevServer`` (asyncio), ``ThreadedDevServer`` (background thread), ``DevServerConfig``,
+``Faults``, ``StreamSnapshot``, ``StoredChunk``; the consumer client lives in ``.consumer``.
+"""
+
+from .config import DevServerConfig, Faults
+from .embed import DevServer, ThreadedDevServer
+from .store import StoredChunk, StreamSnapshot
+
+__all__ = [
+    "DevServer",
+    "DevServerConfig",
+    "Faults",
+    "StoredChunk",
+    "StreamSnapshot",
+    "ThreadedDevServer",
+]
