@@ -1,0 +1,402 @@
+"""The ``streamstraight`` command, run for real as a subprocess against a local server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from typing import IO, Any
+
+import pytest
+
+from streamstraight_server import Streamstraight, fetch_client_token_sync
+from streamstraight_server.devserver import ThreadedDevServer
+from streamstraight_server.devserver.consumer import read_stream
+
+from .helpers import snapshot, stored
+
+CLI = [sys.executable, "-m", "streamstraight_server.cli"]
+SECRET = "sk_cli_test_" + "x7Qz" * 6
+
+
+def cli_env(server: ThreadedDevServer | None = None, **overrides: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMSTRAIGHT_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    if server is not None:
+        env["STREAMSTRAIGHT_API_BASE_URL"] = server.base_url
+        env["STREAMSTRAIGHT_API_KEY"] = server.api_key
+    for key, value in overrides.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def run(
+    *args: str, env: Mapping[str, str], stdin: str = "", timeout: float = 20.0
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args],
+        input=stdin,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int) -> str:
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("streamstraight: ")
+    return lines[0]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def popen(*args: str, env: Mapping[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*CLI, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=dict(env),
+        text=True,
+    )
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = 15.0) -> tuple[int, str, str]:
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"the command did not finish in {timeout}s; stderr: {err}")
+    return proc.returncode, out, err
+
+
+def read_line(stream: IO[str] | None) -> str:
+    assert stream is not None
+    return stream.readline().rstrip("\n")
+
+
+@pytest.fixture
+def env(server: ThreadedDevServer) -> dict[str, str]:
+    return cli_env(server)
+
+
+# send
+
+
+def test_send_sends_each_line_as_a_json_string(
+    server: ThreadedDevServer, env: dict[str, str]
+) -> None:
+    result = run("send", "cli-send", stdin="Hello\n world\n\nlast line without newline", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "sent 4 chunks, all confirmed"
+    assert result.stdout == ""
+    assert stored(server, "cli-send") == [
+        '"Hello"',
+        '" world"',
+        '""',
+        '"last line without newline"',
+    ]
+    assert snapshot(server, "cli-send").end_reason == "completed"
+
+
+def test_send_json_sends_each_value(server: ThreadedDevServer, env: dict[str, str]) -> None:
+    lines = '{"delta": "Hi", "n": 1}\n\n[1, 2]\n"text"\r\nnull\n'
+    result = run("send", "cli-json", "--json", stdin=lines, env=env)
+    assert result.returncode == 0, result.stderr
+    assert stored(server, "cli-json") == ['{"delta":"Hi","n":1}', "[1,2]", '"text"', "null"]
+
+
+def test_send_bad_json_line_is_a_usage_error(
+    server: ThreadedDevServer, env: dict[str, str]
+) -> None:
+    result = run("send", "cli-bad", "--json", stdin='{"ok": 1}\n{"ok": 2}\n{oops\n[3]\n', env=env)
+    line = assert_one_line_error(result, 2)
+    assert "stdin line 3 is not valid JSON" in line
+    snap = snapshot(server, "cli-bad")
+    assert snap.data == ['{"ok":1}', '{"ok":2}']
+    assert snap.end_reason == "producer-error"
+
+
+def test_send_refuses_an_ended_stream_unless_overwrite(
+    server: ThreadedDevServer, env: dict[str, str]
+) -> None:
+    assert run("send", "cli-over", stdin="one\n", env=env).returncode == 0
+    refused = run("send", "cli-over", stdin="two\n", env=env)
+    line = assert_one_line_error(refused, 1)
+    assert "--overwrite" in line
+    assert stored(server, "cli-over") == ['"one"']
+    replaced = run("send", "cli-over", "--overwrite", stdin="two\nthree\n", env=env)
+    assert replaced.returncode == 0, replaced.stderr
+    assert stored(server, "cli-over") == ['"two"', '"three"']
+
+
+def test_send_ctrl_c_ends_the_stream_with_producer_error(
+    server: ThreadedDevServer, env: dict[str, str]
+) -> None:
+    proc = popen("send", "cli-int", env=env)
+    assert proc.stdin is not None
+    proc.stdin.write("first\n")
+    proc.stdin.flush()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        snap = server.snapshot("cli-int")
+        if snap is not None and snap.chunks:
+            break
+        time.sleep(0.05)
+    else:
+        proc.kill()
+        finish(proc)
+        pytest.fail("the first line never reached the server")
+    proc.send_signal(signal.SIGINT)
+    code, _, err = finish(proc)
+    assert code == 130, err
+    assert "Traceback" not in err
+    assert "producer-error after 1 chunks" in err
+    snap = server.wait_for_end("cli-int", timeout=5)
+    assert snap.data == ['"first"']
+    assert snap.end_reason == "producer-error"
+
+
+# tail
+
+
+def test_tail_prints_a_live_stream_until_it_ends(
+    server: ThreadedDevServer, env: dict[str, str], options: dict[str, Any]
+) -> None:
+    client = Streamstraight(**options, stream_id="cli-tail")
+    with client.stream_writer() as writer:
+        writer.send("Hello")
+        writer.flush()
+        proc = popen("tail", "cli-tail", env=env)
+        try:
+            # the replayed chunk shows before the stream goes on: tail flushes every line
+            assert read_line(proc.stdout) == "Hello"
+            for chunk in (" world", {"delta": "!", "n": 3}, ["a", 1], 42):
+                writer.send(chunk)
+                time.sleep(0.02)
+        except BaseException:
+            proc.kill()
+            finish(proc)
+            raise
+    code, out, err = finish(proc)
+    assert code == 0, err
+    assert out.splitlines() == [" world", '{"delta":"!","n":3}', '["a",1]', "42"]
+    assert err == ""
+
+
+def test_tail_raw_and_from_seq(server: ThreadedDevServer, env: dict[str, str]) -> None:
+    assert run("send", "cli-raw", stdin="a\nb\nc\n", env=env).returncode == 0
+    raw = run("tail", "cli-raw", "--raw", env=env)
+    assert raw.returncode == 0, raw.stderr
+    assert raw.stdout.splitlines() == ['"a"', '"b"', '"c"']
+    later = run("tail", "cli-raw", "--from-seq", "1", env=env)
+    assert later.returncode == 0, later.stderr
+    assert later.stdout.splitlines() == ["b", "c"]
+
+
+def test_tail_of_a_failed_stream_exits_1_with_the_reason(
+    server: ThreadedDevServer, env: dict[str, str], options: dict[str, Any]
+) -> None:
+    client = Streamstraight(**options, stream_id="cli-failed")
+    with pytest.raises(RuntimeError), client.stream_writer() as writer:
+        writer.send("partial")
+        raise RuntimeError("the model crashed")
+    result = run("tail", "cli-failed", env=env)
+    assert result.stdout.splitlines() == ["partial"]
+    line = assert_one_line_error(result, 1)
+    assert "producer-error" in line
+
+
+def test_tail_of_a_missing_stream_reports_not_found(
+    server: ThreadedDevServer, env: dict[str, str]
+) -> None:
+    # the fixture's server holds a consumer 2 s for a stream that does not exist yet
+    result = run("tail", "cli-nobody", env=env)
+    line = assert_one_line_error(result, 1)
+    assert "not-found" in line
+
+
+# token
+
+
+def test_token_prints_a_token_the_server_accepts(
+    server: ThreadedDevServer, env: dict[str, str]
+) -> None:
+    result = run("token", env=env)
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    assert result.stdout == token + "\n"
+    assert token.count(".") == 2
+    assert run("send", "cli-token", stdin="x\n", env=env).returncode == 0
+    consumed = asyncio.run(read_stream(server.base_url, token, "cli-token", timeout=5))
+    assert consumed.data == ['"x"']
+    assert consumed.end_reason == "completed"
+
+
+def test_token_decode_prints_the_claims(server: ThreadedDevServer, env: dict[str, str]) -> None:
+    result = run("token", "--decode", env=env)
+    assert result.returncode == 0, result.stderr
+    claims = json.loads(result.stdout)
+    assert claims["iss"] == "streamstraight-local"
+    assert claims["exp"] > time.time()
+    assert server.api_key not in result.stdout
+
+
+def test_flags_override_the_environment(server: ThreadedDevServer) -> None:
+    env = cli_env(STREAMSTRAIGHT_API_KEY="wrong", STREAMSTRAIGHT_API_BASE_URL="http://127.0.0.1:1")
+    result = run("token", "--api-key", server.api_key, "--base-url", server.base_url, env=env)
+    assert result.returncode == 0, result.stderr
+
+
+# errors
+
+
+@pytest.mark.parametrize(
+    "args", [("token",), ("send", "some-stream"), ("tail", "some-stream")], ids=lambda a: a[0]
+)
+def test_missing_api_key_is_a_usage_error(server: ThreadedDevServer, args: tuple[str, ...]) -> None:
+    env = cli_env(STREAMSTRAIGHT_API_BASE_URL=server.base_url)
+    line = assert_one_line_error(run(*args, env=env), 2)
+    assert "STREAMSTRAIGHT_API_KEY" in line
+
+
+@pytest.mark.parametrize(
+    "args", [("token",), ("send", "some-stream"), ("tail", "some-stream")], ids=lambda a: a[0]
+)
+def test_wrong_api_key_fails_without_printing_it(
+    server: ThreadedDevServer, args: tuple[str, ...]
+) -> None:
+    env = cli_env(server, STREAMSTRAIGHT_API_KEY=SECRET)
+    result = run(*args, stdin="never sent\n", env=env)
+    line = assert_one_line_error(result, 1)
+    assert "key" in line.lower()
+    assert SECRET not in result.stdout + result.stderr
+    assert server.snapshot("some-stream") is None
+
+
+@pytest.mark.parametrize(
+    "args", [("token",), ("send", "some-stream"), ("tail", "some-stream")], ids=lambda a: a[0]
+)
+def test_unreachable_server(args: tuple[str, ...]) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    env = cli_env(STREAMSTRAIGHT_API_KEY=SECRET, STREAMSTRAIGHT_API_BASE_URL=url)
+    result = run(*args, stdin="x\n", env=env)
+    line = assert_one_line_error(result, 1)
+    assert url in line
+    assert SECRET not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        (),
+        ("nonsense",),
+        ("send",),
+        ("dev", "--port", "70000"),
+        ("dev", "--ack-delay", "-1"),
+        ("tail", "x", "--timeout", "0"),
+    ],
+)
+def test_bad_usage_exits_2(args: tuple[str, ...]) -> None:
+    result = run(*args, env=cli_env())
+    assert result.returncode == 2, result.stderr
+    assert "usage: streamstraight" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_every_subcommand_has_help() -> None:
+    for command in ("dev", "send", "tail", "token"):
+        result = run(command, "--help", env=cli_env())
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(f"usage: streamstraight {command}")
+
+
+# dev
+
+
+@pytest.fixture
+def dev_server() -> Iterator[tuple[subprocess.Popen[str], str, str]]:
+    """``streamstraight dev`` on a free port, with a fault: an error after 3 chunks."""
+    env = cli_env(STREAMSTRAIGHT_API_KEY=SECRET)
+    proc = popen("dev", "--port", "0", "--error-after-chunks", "3", "--consumer-wait", "1", env=env)
+    try:
+        banner = [read_line(proc.stdout) for _ in range(4)]
+        match = re.fullmatch(
+            r"Streamstraight dev server listening on (http://127\.0\.0\.1:\d+)", banner[0]
+        )
+        assert match, banner
+        url = match.group(1)
+        assert banner[1].split() == ["viewer:", f"{url}/"]
+        assert banner[2].strip() == f"export STREAMSTRAIGHT_API_BASE_URL={url}"
+        assert banner[3].strip() == f"export STREAMSTRAIGHT_API_KEY={SECRET}"
+        yield proc, url, SECRET
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        finish(proc)
+
+
+def test_dev_serves_until_sigint(dev_server: tuple[subprocess.Popen[str], str, str]) -> None:
+    proc, url, key = dev_server
+    client = Streamstraight(
+        api_key=key, base_url=url, stream_id="dev-ok", connect_retry_delay_ms=20
+    )
+    assert client.stream(["a", "b"]) == 2
+    token = fetch_client_token_sync(api_key=key, base_url=url)
+    consumed = asyncio.run(read_stream(url, token, "dev-ok", timeout=5))
+    assert consumed.data == ['"a"', '"b"']
+    assert consumed.end_reason == "completed"
+
+    # the fault flag reached the server: the CLI producer fails after 3 chunks
+    env = cli_env(STREAMSTRAIGHT_API_KEY=key, STREAMSTRAIGHT_API_BASE_URL=url)
+    failed = run("send", "dev-fault", stdin="1\n2\n3\n4\n5\n", env=env)
+    line = assert_one_line_error(failed, 1)
+    assert "internal" in line
+    assert key not in failed.stderr
+
+    proc.send_signal(signal.SIGINT)
+    code, _, err = finish(proc)
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert err.strip().endswith("dev server stopped")
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", int(url.rsplit(":", 1)[1]))) != 0
+
+
+def test_dev_stops_on_sigterm(dev_server: tuple[subprocess.Popen[str], str, str]) -> None:
+    proc, _, _ = dev_server
+    proc.send_signal(signal.SIGTERM)
+    code, _, err = finish(proc)
+    assert code == 0, err
+    assert "Traceback" not in err
+
+
+def test_dev_on_a_busy_port_fails_in_one_line() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        result = run("dev", "--port", str(port), env=cli_env())
+    line = assert_one_line_error(result, 1)
+    assert f"127.0.0.1:{port}" in line
