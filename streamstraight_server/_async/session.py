@@ -419,31 +419,56 @@ class AsyncProducerSession:
     # -- ending -------------------------------------------------------------------------
 
     async def end(self, reason: str) -> str:
-        """Send END and return the server's id for it once the server confirms it."""
+        """Send END and return the server's id for it once the server confirms it.
+
+        A drop before the answer resumes the stream and sends END again."""
         async with self._lock:
             self._check_writable()
             for _ in range(self.options.resume_attempts + 1):
                 if self._lost:
                     await self._resume()
-                socket = self._socket
-                if socket is None:
-                    self._lost = True
-                    continue
-                payload = {"reason": reason, "lastSeq": last_seq_for(self.window.sent)}
-                try:
-                    answer = await socket.call(EV_END, payload, self.options.end_timeout)
-                except SocketTimeout:
+                answer = await self._send_end(reason)
+                if answer:
+                    return self._ended(answer[0])
+            raise self._progress(ConnectionLostError("the connection kept dropping during END"))
+
+    async def _send_end(self, reason: str) -> list[Any]:
+        """One END attempt: the answer in a list, or an empty list if the connection dropped."""
+        answer: list[Any] = []
+
+        def on_answer(*args: Any) -> None:
+            answer.append(args[0] if args else None)
+            self._wakeup.set()
+
+        payload = {"reason": reason, "lastSeq": last_seq_for(self.window.sent)}
+        socket = self._socket
+        try:
+            if socket is None:
+                raise SocketError("not connected")
+            await socket.emit_with_ack(EV_END, payload, on_answer)
+        except SocketError:
+            self._lost = True
+            return answer
+        deadline = monotonic() + self.options.end_timeout
+        while True:
+            self._waiting = True
+            self._wakeup.clear()
+            try:
+                if answer:
+                    return answer
+                self._check()
+                if self._lost:
+                    return answer
+                remaining = deadline - monotonic()
+                if remaining <= 0:
                     raise self._progress(
                         EndTimeoutError(
                             f"the server did not answer END within {self.options.end_timeout:g}s"
                         )
-                    ) from None
-                except SocketError:
-                    self._check()
-                    self._lost = True
-                    continue
-                return self._ended(answer)
-            raise self._progress(ConnectionLostError("the connection kept dropping during END"))
+                    )
+                await self._wakeup.wait(remaining)
+            finally:
+                self._waiting = False
 
     def _ended(self, answer: Any) -> str:
         if isinstance(answer, dict) and answer.get("success") is True:
@@ -487,7 +512,7 @@ class AsyncProducerSession:
         if self._closed:
             return
         self._closed = True
-        if not self.ended and self.window.sent:
+        if not self.ended and self.window.sent and self._error is None:
             logger.warning(
                 "stream %r: disconnected with %d chunks sent and no END; readers will see "
                 "the stream end as producer-disconnected",

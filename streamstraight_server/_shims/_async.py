@@ -186,6 +186,13 @@ class AsyncSocket:
         except socketio.exceptions.SocketIOError as exc:
             raise SocketError(str(exc) or "not connected") from None
 
+    async def emit_with_ack(self, event: str, data: Any, callback: Handler) -> None:
+        """Emit with a Socket.IO ack; ``callback`` runs on the reader with the answer."""
+        try:
+            await self._client.emit(event, data, callback=callback)
+        except socketio.exceptions.SocketIOError as exc:
+            raise SocketError(str(exc) or "not connected") from None
+
     async def call(self, event: str, data: Any, timeout: float) -> Any:
         try:
             return await self._client.call(event, data, timeout=timeout)

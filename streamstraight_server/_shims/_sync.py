@@ -161,6 +161,13 @@ class Socket:
         except socketio.exceptions.SocketIOError as exc:
             raise SocketError(str(exc) or "not connected") from None
 
+    def emit_with_ack(self, event: str, data: Any, callback: Handler) -> None:
+        """Emit with a Socket.IO ack; ``callback`` runs on the reader with the answer."""
+        try:
+            self._client.emit(event, data, callback=callback)
+        except socketio.exceptions.SocketIOError as exc:
+            raise SocketError(str(exc) or "not connected") from None
+
     def call(self, event: str, data: Any, timeout: float) -> Any:
         try:
             return self._client.call(event, data, timeout=timeout)
