@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 from streamstraight_server.devserver import StreamSnapshot, ThreadedDevServer
 
 
@@ -17,3 +19,10 @@ def stored(server: ThreadedDevServer, stream_id: str) -> list[str]:
     snap = snapshot(server, stream_id)
     assert [chunk.seq for chunk in snap.chunks] == list(range(len(snap.chunks)))
     return snap.data
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

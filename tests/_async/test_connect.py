@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 from typing import Any
 
 import pytest
@@ -18,13 +17,7 @@ from streamstraight_server import (
 )
 from streamstraight_server._shims._async import monotonic
 from streamstraight_server.devserver import ThreadedDevServer
-from tests.helpers import snapshot
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.helpers import closed_port, snapshot
 
 
 async def test_missing_api_key_is_refused_before_any_io(monkeypatch: pytest.MonkeyPatch) -> None:
