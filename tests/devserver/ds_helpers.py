@@ -18,6 +18,7 @@ from streamstraight_server._core.protocol import (
     EV_STREAM_ERROR,
     PROTOCOL_VERSION,
 )
+from streamstraight_server.devserver import DevServer
 
 # short timers so the whole suite stays fast
 FAST: dict[str, Any] = {
@@ -34,6 +35,11 @@ async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.01)
+
+
+def producer_gone(server: DevServer, stream_id: str) -> bool:
+    snap = server.snapshot(stream_id)
+    return snap is not None and not snap.producer_connected
 
 
 class RawProducer:

@@ -9,7 +9,7 @@ from streamstraight_server._core.protocol import EV_CHUNK, EV_END, PROTOCOL_VERS
 from streamstraight_server.devserver import DevServer
 from streamstraight_server.devserver.consumer import read_stream
 
-from .ds_helpers import FAST, RawProducer, eventually
+from .ds_helpers import FAST, RawProducer, eventually, producer_gone
 
 
 async def test_bad_api_key_is_unauthorized() -> None:
@@ -207,7 +207,7 @@ async def test_resume_within_grace() -> None:
         await first.send("a", "b")
         await first.wait_acks(2)
         await first.close()
-        await eventually(lambda: not server.snapshot("r").producer_connected)  # type: ignore[union-attr]
+        await eventually(lambda: producer_gone(server, "r"))
         second = await RawProducer(server.base_url, server.api_key, "r").connect()
         assert second.infos[0]["lastSeq"] == 1 and second.infos[0]["ended"] is False
         await second.send("b", "c", start=1)
