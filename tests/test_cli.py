@@ -228,6 +228,27 @@ def test_tail_of_a_failed_stream_exits_1_with_the_reason(
     assert "producer-error" in line
 
 
+def test_tail_ctrl_c_exits_130(
+    server: ThreadedDevServer, env: dict[str, str], options: dict[str, Any]
+) -> None:
+    client = Streamstraight(**options, stream_id="cli-tail-int")
+    with client.stream_writer() as writer:
+        writer.send("first")
+        writer.flush()
+        proc = popen("tail", "cli-tail-int", env=env)
+        try:
+            assert read_line(proc.stdout) == "first"  # connected, waiting for more
+            proc.send_signal(signal.SIGINT)
+            code, out, err = finish(proc)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                finish(proc)
+    assert code == 130, err
+    assert out == ""
+    assert "Traceback" not in err
+
+
 def test_tail_of_a_missing_stream_reports_not_found(
     server: ThreadedDevServer, env: dict[str, str]
 ) -> None:
