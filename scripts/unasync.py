@@ -56,10 +56,11 @@ import tokenize_rt  # type: ignore[import-untyped, unused-ignore]
 
 # ======================================================================================
 # SUBSTITUTION TABLE: async name -> blocking name.
-# Every async-only name used in _async/ needs a row here. A row that no source file uses
-# fails the run, so delete rows together with the last use of their name.
+# PROJECT_NAMES: every async-only name of this project used in _async/ needs a row here. A row
+# that no source file uses fails the run, so delete rows together with the last use of their
+# name. STANDARD_NAMES: the language's and the test tools' async names; these may go unused.
 # ======================================================================================
-REPLACEMENTS: dict[str, str] = {
+PROJECT_NAMES: dict[str, str] = {
     "AsyncStreamstraight": "Streamstraight",
     "AsyncStreamWriter": "StreamWriter",
     "AsyncProducerSession": "ProducerSession",
@@ -69,9 +70,20 @@ REPLACEMENTS: dict[str, str] = {
     "AsyncHttp": "Http",
     "AsyncTask": "Task",
     "_async": "_sync",
+}
+STANDARD_NAMES: dict[str, str] = {
     "__aenter__": "__enter__",
     "__aexit__": "__exit__",
+    "__aiter__": "__iter__",
+    "__anext__": "__next__",
+    "aclose": "close",
+    "AsyncIterable": "Iterable",
+    "AsyncIterator": "Iterator",
+    "AsyncGenerator": "Generator",
+    "StopAsyncIteration": "StopIteration",
+    "pytest_asyncio": "pytest",
 }
+REPLACEMENTS: dict[str, str] = {**STANDARD_NAMES, **PROJECT_NAMES}
 # ======================================================================================
 # END OF SUBSTITUTION TABLE
 # ======================================================================================
@@ -299,7 +311,7 @@ def check_output(generation: Generation, out_dir: Path) -> list[str]:
         text = (out_dir / relative).read_text(encoding="utf-8")
         problems.extend(leftovers(relative, text))
     if generation.files:
-        for key in sorted(set(REPLACEMENTS) - generation.used_keys):
+        for key in sorted(set(PROJECT_NAMES) - generation.used_keys):
             problems.append(
                 f"scripts/unasync.py: table rule {key!r} -> {REPLACEMENTS[key]!r} is used by no "
                 "source file: delete it (stale table)"

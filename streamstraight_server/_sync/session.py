@@ -451,25 +451,23 @@ class ProducerSession:
             self._lost = True
             return answer
         deadline = monotonic() + self.options.end_timeout
+        # acks do not wake this wait (self._waiting stays False): only the answer, an error
+        # or a drop does
         while True:
-            self._waiting = True
             self._wakeup.clear()
-            try:
-                if answer:
-                    return answer
-                self._check()
-                if self._lost:
-                    return answer
-                remaining = deadline - monotonic()
-                if remaining <= 0:
-                    raise self._progress(
-                        EndTimeoutError(
-                            f"the server did not answer END within {self.options.end_timeout:g}s"
-                        )
+            if answer:
+                return answer
+            self._check()
+            if self._lost:
+                return answer
+            remaining = deadline - monotonic()
+            if remaining <= 0:
+                raise self._progress(
+                    EndTimeoutError(
+                        f"the server did not answer END within {self.options.end_timeout:g}s"
                     )
-                self._wakeup.wait(remaining)
-            finally:
-                self._waiting = False
+                )
+            self._wakeup.wait(remaining)
 
     def _ended(self, answer: Any) -> str:
         if isinstance(answer, dict) and answer.get("success") is True:
