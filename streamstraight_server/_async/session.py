@@ -129,12 +129,7 @@ class AsyncProducerSession:
                 code=data.get("code") if isinstance(data.get("code"), str) else None,
                 retry_in_ms=retry if isinstance(retry, int) else None,
             )
-            logger.error(
-                "stream %r: server error %s",
-                self.stream.stream_id,
-                error.code or "",
-                exc_info=False,
-            )
+            logger.error("stream %r: %s", self.stream.stream_id, error)
             if self._error is None:
                 self._error = error
             self._info_event.set()

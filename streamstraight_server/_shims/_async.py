@@ -11,7 +11,13 @@ import aiohttp
 import engineio
 import socketio
 
-from ._transport import SocketError, SocketRefused, SocketTimeout, refusal_from
+from ._transport import (
+    SocketError,
+    SocketRefused,
+    SocketTimeout,
+    is_disconnect_packet,
+    refusal_from,
+)
 
 Handler = Callable[..., None]
 AsyncTarget = Callable[[], Coroutine[Any, Any, None]]
@@ -125,9 +131,12 @@ class AsyncHttp:
 
 
 class _InlineEngineIO(engineio.AsyncClient):  # type: ignore[misc]
-    # Run message handlers inline rather than as one task per message: ours only record state.
+    # python-socketio handles each incoming message in a new task by default; ours only
+    # record state, so run them on the reader instead. A server's DISCONNECT packet keeps the
+    # default: its handler tears the reader down and must not run on it.
     async def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
-        kwargs["run_async"] = False
+        if event == "message" and not is_disconnect_packet(args):
+            kwargs["run_async"] = False
         return await super()._trigger_event(event, *args, **kwargs)
 
 

@@ -12,7 +12,13 @@ import engineio
 import requests
 import socketio
 
-from ._transport import SocketError, SocketRefused, SocketTimeout, refusal_from
+from ._transport import (
+    SocketError,
+    SocketRefused,
+    SocketTimeout,
+    is_disconnect_packet,
+    refusal_from,
+)
 
 Handler = Callable[..., None]
 Target = Callable[[], None]
@@ -101,10 +107,12 @@ class Http:
 
 
 class _InlineEngineIO(engineio.Client):  # type: ignore[misc]
-    # python-socketio starts a thread per incoming message by default; our handlers only
-    # record state, so run them on the reader thread instead.
+    # python-socketio handles each incoming message in a new thread by default; ours only
+    # record state, so run them on the reader instead. A server's DISCONNECT packet keeps the
+    # default: its handler tears the reader down and must not run on it.
     def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
-        kwargs["run_async"] = False
+        if event == "message" and not is_disconnect_packet(args):
+            kwargs["run_async"] = False
         return super()._trigger_event(event, *args, **kwargs)
 
 

@@ -36,3 +36,8 @@ def refusal_from(raw: Any, fallback: str) -> SocketRefused | None:
         if found:
             return SocketRefused(raw, {}, int(found.group(1)))
     return None
+
+
+def is_disconnect_packet(args: tuple[object, ...]) -> bool:
+    """Whether an Engine.IO message carries a Socket.IO DISCONNECT packet (type 1)."""
+    return bool(args) and isinstance(args[0], str) and args[0][:1] == "1"
