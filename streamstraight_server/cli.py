@@ -457,15 +457,8 @@ def _cmd_tail(args: argparse.Namespace) -> int:
 
 
 async def _tail(base_url: str, token: str, args: argparse.Namespace) -> str:
-    import engineio.async_client
-
     from .devserver.consumer import ConsumerError, iter_stream
 
-    # python-engineio's asyncio client replaces asyncio.run's SIGINT handling with its own (which
-    # cancels every task and stops the loop, so Ctrl-C ends in a traceback) unless the consumer
-    # was created with handle_sigint=False. Mark its handler as installed so asyncio.run keeps
-    # turning Ctrl-C into KeyboardInterrupt.
-    engineio.async_client.async_signal_handler_set = True
     ended: list[str] = []
     stream = iter_stream(
         base_url,

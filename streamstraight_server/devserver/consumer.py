@@ -59,7 +59,7 @@ async def iter_stream(
     """
     events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
     refusal: list[Any] = []
-    client = socketio.AsyncClient(reconnection=False)
+    client = socketio.AsyncClient(reconnection=False, handle_sigint=False)
 
     async def on_chunk(data: Any) -> None:
         events.put_nowait(("chunk", data))

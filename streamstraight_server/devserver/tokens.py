@@ -39,7 +39,7 @@ class TokenIssuer:
         claims = {
             "iss": ISSUER,
             "iat": now,
-            "exp": now + lifetime,
+            "exp": now + round(lifetime),
             "jti": secrets.token_urlsafe(12),
             "scope": SCOPE,
             "kid": self.key_id,
