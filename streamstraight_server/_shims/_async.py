@@ -12,14 +12,16 @@ import engineio
 import socketio
 
 from ._transport import (
+    Handler,
     SocketError,
     SocketRefused,
     SocketTimeout,
+    dispatch_event,
+    event_packet,
     is_disconnect_packet,
     refusal_from,
 )
 
-Handler = Callable[..., None]
 AsyncTarget = Callable[[], Coroutine[Any, Any, None]]
 monotonic = time.monotonic
 
@@ -131,12 +133,18 @@ class AsyncHttp:
 
 
 class _InlineEngineIO(engineio.AsyncClient):  # type: ignore[misc]
-    # python-socketio handles each incoming message in a new task by default; ours only
-    # record state, so run them on the reader instead. A server's DISCONNECT packet keeps the
-    # default: its handler tears the reader down and must not run on it.
+    # python-socketio handles each incoming message in a new task by default; our handlers
+    # only record state, so they run on the reader, and the events they handle skip
+    # python-socketio's dispatcher. A server's DISCONNECT packet keeps the default: its handler
+    # tears the reader down and must not run on it.
+    fast_handlers: Mapping[str, Handler] = {}
+
     async def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
-        if event == "message" and not is_disconnect_packet(args):
-            kwargs["run_async"] = False
+        if event == "message":
+            if dispatch_event(args, self.fast_handlers):
+                return None
+            if not is_disconnect_packet(args):
+                kwargs["run_async"] = False
         return await super()._trigger_event(event, *args, **kwargs)
 
 
@@ -151,8 +159,7 @@ class AsyncSocket:
     def __init__(self, handlers: Mapping[str, Handler], on_disconnect: Handler) -> None:
         self._client = _Client(reconnection=False, handle_sigint=False)
         self._refusal: Any = None
-        for event, handler in handlers.items():
-            self._client.on(event, handler)
+        self._client.eio.fast_handlers = dict(handlers)
         self._client.on("connect_error", self._on_connect_error)
         self._client.on("disconnect", on_disconnect)
 
@@ -190,10 +197,10 @@ class AsyncSocket:
             raise SocketError("the connection closed during the handshake")
 
     async def emit(self, event: str, data: Any) -> None:
-        try:
-            await self._client.emit(event, data)
-        except socketio.exceptions.SocketIOError as exc:
-            raise SocketError(str(exc) or "not connected") from None
+        client = self._client
+        if not client.connected:
+            raise SocketError("not connected")
+        await client.eio.send(event_packet(event, data))
 
     async def emit_with_ack(self, event: str, data: Any, callback: Handler) -> None:
         """Emit with a Socket.IO ack; ``callback`` runs on the reader with the answer."""

@@ -13,14 +13,16 @@ import requests
 import socketio
 
 from ._transport import (
+    Handler,
     SocketError,
     SocketRefused,
     SocketTimeout,
+    dispatch_event,
+    event_packet,
     is_disconnect_packet,
     refusal_from,
 )
 
-Handler = Callable[..., None]
 Target = Callable[[], None]
 monotonic = time.monotonic
 
@@ -107,12 +109,18 @@ class Http:
 
 
 class _InlineEngineIO(engineio.Client):  # type: ignore[misc]
-    # python-socketio handles each incoming message in a new thread by default; ours only
-    # record state, so run them on the reader instead. A server's DISCONNECT packet keeps the
-    # default: its handler tears the reader down and must not run on it.
+    # python-socketio handles each incoming message in a new thread by default; our handlers
+    # only record state, so they run on the reader, and the events they handle skip
+    # python-socketio's dispatcher. A server's DISCONNECT packet keeps the default: its handler
+    # tears the reader down and must not run on it.
+    fast_handlers: Mapping[str, Handler] = {}
+
     def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
-        if event == "message" and not is_disconnect_packet(args):
-            kwargs["run_async"] = False
+        if event == "message":
+            if dispatch_event(args, self.fast_handlers):
+                return None
+            if not is_disconnect_packet(args):
+                kwargs["run_async"] = False
         return super()._trigger_event(event, *args, **kwargs)
 
 
@@ -127,8 +135,7 @@ class Socket:
     def __init__(self, handlers: Mapping[str, Handler], on_disconnect: Handler) -> None:
         self._client = _Client(reconnection=False, handle_sigint=False)
         self._refusal: Any = None
-        for event, handler in handlers.items():
-            self._client.on(event, handler)
+        self._client.eio.fast_handlers = dict(handlers)
         self._client.on("connect_error", self._on_connect_error)
         self._client.on("disconnect", on_disconnect)
 
@@ -164,10 +171,10 @@ class Socket:
             raise SocketError("the connection closed during the handshake")
 
     def emit(self, event: str, data: Any) -> None:
-        try:
-            self._client.emit(event, data)
-        except socketio.exceptions.SocketIOError as exc:
-            raise SocketError(str(exc) or "not connected") from None
+        client = self._client
+        if not client.connected:
+            raise SocketError("not connected")
+        client.eio.send(event_packet(event, data))
 
     def emit_with_ack(self, event: str, data: Any, callback: Handler) -> None:
         """Emit with a Socket.IO ack; ``callback`` runs on the reader with the answer."""
