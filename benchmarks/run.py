@@ -56,7 +56,7 @@ def stream_state(base_url: str, stream_id: str) -> dict[str, Any]:
 
 def run_once(
     flavour: str, server: dict[str, str], stream_id: str, chunks: int, size: int
-) -> dict[str, float]:
+) -> dict[str, Any]:
     python = official_python() if flavour == "official" else Path(sys.executable)
     # -I and a neutral cwd keep the official run from importing this checkout
     with tempfile.TemporaryDirectory() as cwd:
@@ -78,11 +78,15 @@ def run_once(
             timeout=600,
         )
     if done.returncode != 0:
-        raise SystemExit(f"{flavour} run failed:\n{done.stderr[-3000:]}")
-    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+        last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "no output"
+        return {"failed": f"the run failed: {last[:150]}"}
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     state = stream_state(server["base_url"], stream_id)
     if state["chunkCount"] != chunks or state["endReason"] != "completed":
-        raise SystemExit(f"{flavour} run lost data: {state}")
+        return {
+            "failed": f"the server holds {state['chunkCount']} of {chunks} chunks, "
+            f"end reason {state['endReason']}"
+        }
     return result
 
 
@@ -95,7 +99,7 @@ def main() -> None:
     args = parser.parse_args()
     flavours = args.flavours.split(",")
     process, server = start_server()
-    results: dict[str, list[dict[str, float]]] = {f: [] for f in flavours}
+    results: dict[str, list[dict[str, Any]]] = {f: [] for f in flavours}
     try:
         for round_ in range(args.rounds):
             for flavour in flavours:
@@ -124,7 +128,14 @@ def main() -> None:
         "sync": "this SDK, blocking",
     }
     for flavour in flavours:
-        runs = results[flavour]
+        failures = [r["failed"] for r in results[flavour] if "failed" in r]
+        runs = [r for r in results[flavour] if "failed" not in r]
+        if failures:
+            print(
+                f"{names[flavour]:<20}{len(failures)} of {args.rounds} runs failed: {failures[0]}"
+            )
+        if not runs:
+            continue
         wall = statistics.median(r["wall"] for r in runs)
         cpu = statistics.median(r["cpu"] for r in runs)
         connect = statistics.median(r["connect_wall"] for r in runs)

@@ -73,6 +73,8 @@ class AsyncProducerSession:
         self._info_event = AsyncEvent()
         self._wakeup = AsyncEvent()
         self._waiting = False
+        #: while waiting, acks wake the writer only once this seq is confirmed
+        self._wake_at = 0
         self._stop = AsyncEvent()
         self._heartbeat: AsyncTask | None = None
         self._lock = AsyncLock()
@@ -113,7 +115,7 @@ class AsyncProducerSession:
         def on_ack(payload: Any = None) -> None:
             if isinstance(payload, dict) and current():
                 self.window.note_ack(payload.get("seq"))
-                if self._waiting:
+                if self._waiting and self.window.acked_through >= self._wake_at:
                     self._wakeup.set()
 
         def on_info(payload: Any = None) -> None:
@@ -348,7 +350,11 @@ class AsyncProducerSession:
 
     async def _make_room(self, size: int) -> None:
         window = self.window
-        await self._wait_until(lambda: window.has_room(size), "room in the in-flight window")
+        # wake once a quarter of what is in flight is confirmed rather than on every ack
+        wake_at = window.oldest_held + max(1, window.unconfirmed // 4)
+        await self._wait_until(
+            lambda: window.has_room(size), "room in the in-flight window", wake_at
+        )
         while not window.has_room(size):
             window.evict_oldest()
 
@@ -356,14 +362,16 @@ class AsyncProducerSession:
         """Return once the server has confirmed every chunk sent so far."""
         async with self._lock:
             self._check_writable()
-            await self._wait_until(lambda: self.window.unconfirmed == 0, "confirmation")
+            window = self.window
+            await self._wait_until(lambda: window.unconfirmed == 0, "confirmation", window.sent)
 
-    async def _wait_until(self, done: Callable[[], bool], what: str) -> None:
+    async def _wait_until(self, done: Callable[[], bool], what: str, wake_at: int) -> None:
         window = self.window
         mark = window.acked_through
         started = monotonic()
         deadline = started + self.options.ack_timeout
         while True:
+            self._wake_at = min(wake_at, window.sent)
             self._waiting = True
             self._wakeup.clear()
             try:

@@ -74,6 +74,8 @@ class ProducerSession:
         self._info_event = Event()
         self._wakeup = Event()
         self._waiting = False
+        #: while waiting, acks wake the writer only once this seq is confirmed
+        self._wake_at = 0
         self._stop = Event()
         self._heartbeat: Task | None = None
         self._lock = Lock()
@@ -114,7 +116,7 @@ class ProducerSession:
         def on_ack(payload: Any = None) -> None:
             if isinstance(payload, dict) and current():
                 self.window.note_ack(payload.get("seq"))
-                if self._waiting:
+                if self._waiting and self.window.acked_through >= self._wake_at:
                     self._wakeup.set()
 
         def on_info(payload: Any = None) -> None:
@@ -349,7 +351,9 @@ class ProducerSession:
 
     def _make_room(self, size: int) -> None:
         window = self.window
-        self._wait_until(lambda: window.has_room(size), "room in the in-flight window")
+        # wake once a quarter of what is in flight is confirmed rather than on every ack
+        wake_at = window.oldest_held + max(1, window.unconfirmed // 4)
+        self._wait_until(lambda: window.has_room(size), "room in the in-flight window", wake_at)
         while not window.has_room(size):
             window.evict_oldest()
 
@@ -357,14 +361,16 @@ class ProducerSession:
         """Return once the server has confirmed every chunk sent so far."""
         with self._lock:
             self._check_writable()
-            self._wait_until(lambda: self.window.unconfirmed == 0, "confirmation")
+            window = self.window
+            self._wait_until(lambda: window.unconfirmed == 0, "confirmation", window.sent)
 
-    def _wait_until(self, done: Callable[[], bool], what: str) -> None:
+    def _wait_until(self, done: Callable[[], bool], what: str, wake_at: int) -> None:
         window = self.window
         mark = window.acked_through
         started = monotonic()
         deadline = started + self.options.ack_timeout
         while True:
+            self._wake_at = min(wake_at, window.sent)
             self._waiting = True
             self._wakeup.clear()
             try:
