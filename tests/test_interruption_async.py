@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from streamstraight_server import AsyncStreamstraight
+from streamstraight_server import AsyncStreamstraight, WriterClosedError
 from streamstraight_server.devserver import ThreadedDevServer
 
 
@@ -53,3 +53,23 @@ async def test_timeout_around_a_slow_source_ends_the_stream(
         await asyncio.wait_for(client.stream(slow()), 0.5)
     snap = server.wait_for_end("slow", timeout=5)
     assert snap.end_reason == "producer-error" and snap.data == ['"one"']
+
+
+async def test_disconnect_wakes_a_writer_waiting_for_room(
+    server: ThreadedDevServer, options: dict[str, Any]
+) -> None:
+    server.faults.ack_delay = 5.0
+    client = AsyncStreamstraight(
+        **{**options, "ack_timeout": 10.0}, stream_id="waiting", max_in_flight_chunks=2
+    )
+    writer = client.stream_writer()
+    await writer.send(0)
+    await writer.send(1)
+    blocked = asyncio.create_task(writer.send(2))
+    await asyncio.sleep(0.2)
+    assert not blocked.done()
+    started = asyncio.get_running_loop().time()
+    await client.disconnect()
+    with pytest.raises(WriterClosedError, match="closed by disconnect"):
+        await blocked
+    assert asyncio.get_running_loop().time() - started < 1.0

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
 
-from streamstraight_server import Streamstraight
+from streamstraight_server import Streamstraight, WriterClosedError
 from streamstraight_server.devserver import ThreadedDevServer
 
 
@@ -41,3 +42,32 @@ def test_finished_client_leaves_no_thread(
     for index in range(3):
         Streamstraight(**options, stream_id=f"t{index}", heartbeat_interval=0.05).stream(["x"])
     assert set(sdk_threads()) <= before
+
+
+def test_disconnect_wakes_a_writer_waiting_for_room(
+    server: ThreadedDevServer, options: dict[str, Any]
+) -> None:
+    server.faults.ack_delay = 5.0
+    client = Streamstraight(
+        **{**options, "ack_timeout": 10.0}, stream_id="waiting", max_in_flight_chunks=2
+    )
+    writer = client.stream_writer()
+    writer.send(0)
+    writer.send(1)
+    outcome: list[BaseException] = []
+
+    def blocked_send() -> None:
+        try:
+            writer.send(2)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=blocked_send)
+    thread.start()
+    thread.join(0.2)
+    assert thread.is_alive()
+    started = time.monotonic()
+    client.disconnect()
+    thread.join(5)
+    assert time.monotonic() - started < 1.0
+    assert len(outcome) == 1 and isinstance(outcome[0], WriterClosedError)

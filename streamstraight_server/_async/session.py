@@ -51,7 +51,7 @@ from .._shims._async import (
 logger = logging.getLogger("streamstraight_server")
 
 #: how long to wait for ``stream:info`` after a handshake; a server may not send it
-INFO_WAIT = 2.0
+INFO_WAIT = 1.0
 #: without a single ``producer:ack`` by then, the server is taken to confirm only END
 ACK_PROBE = 2.0
 
@@ -359,7 +359,8 @@ class AsyncProducerSession:
             window.evict_oldest()
 
     async def flush(self) -> None:
-        """Return once the server has confirmed every chunk sent so far."""
+        """Return once the server has confirmed every chunk sent so far (at once with a server
+        that confirms only END: see ``InFlightWindow.end_only``)."""
         async with self._lock:
             self._check_writable()
             window = self.window
@@ -521,6 +522,7 @@ class AsyncProducerSession:
                 self.window.sent,
             )
         self._stop.set()
+        self._wakeup.set()  # a writer waiting on the server sees the close at once
         await self._drop_socket()
         heartbeat, self._heartbeat = self._heartbeat, None
         if heartbeat is not None:

@@ -90,7 +90,10 @@ class AsyncStreamWriter:
         return await session.send(data)
 
     async def flush(self) -> None:
-        """Return once the server has confirmed every chunk sent so far."""
+        """Return once the server has confirmed every chunk sent so far.
+
+        With a server that sends no per-chunk acks, it returns at once: such a server confirms
+        the stream only when it ends."""
         session = await self._started()
         await session.flush()
 

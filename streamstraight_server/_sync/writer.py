@@ -91,7 +91,10 @@ class StreamWriter:
         return session.send(data)
 
     def flush(self) -> None:
-        """Return once the server has confirmed every chunk sent so far."""
+        """Return once the server has confirmed every chunk sent so far.
+
+        With a server that sends no per-chunk acks, it returns at once: such a server confirms
+        the stream only when it ends."""
         session = self._started()
         session.flush()
 
