@@ -119,11 +119,13 @@ class AsyncProducerSession:
                     self._wakeup.set()
 
         def on_info(payload: Any = None) -> None:
-            if isinstance(payload, dict):
+            if isinstance(payload, dict) and current():
                 self._info = payload
                 self._info_event.set()
 
         def on_error(payload: Any = None) -> None:
+            if not current():
+                return
             data = payload if isinstance(payload, dict) else {}
             retry = data.get("retryInMs")
             error = StreamError(
@@ -355,7 +357,7 @@ class AsyncProducerSession:
         await self._wait_until(
             lambda: window.has_room(size), "room in the in-flight window", wake_at
         )
-        while not window.has_room(size):
+        while window.end_only and not window.has_room(size):
             window.evict_oldest()
 
     async def flush(self) -> None:
@@ -371,6 +373,9 @@ class AsyncProducerSession:
         mark = window.acked_through
         started = monotonic()
         deadline = started + self.options.ack_timeout
+        if window.end_only and window.acks_seen:
+            logger.info("stream %r: the server confirms chunks again", self.stream.stream_id)
+            window.end_only = False
         while True:
             self._wake_at = min(wake_at, window.sent)
             self._waiting = True
