@@ -4,21 +4,19 @@
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Callable
 from typing import Any
 
 from .._core.acks import InFlightWindow, ResumeImpossible
+from .._core.backoff import retry_delay
 from .._core.errors import (
     AckTimeoutError,
     ConnectError,
     ConnectionLostError,
-    ConnectTimeoutError,
     EndRejectedError,
     EndTimeoutError,
     HandshakeRejectedError,
     StreamError,
-    StreamstraightServerAbortError,
     StreamstraightServerError,
     WriterClosedError,
 )
@@ -34,20 +32,17 @@ from .._core.protocol import (
     last_seq_for,
     producer_auth,
 )
-from .._core.refusals import classify_refusal
-from .._core.tokens import auth_headers
 from .._core.version import sdk_version
 from .._shims._sync import (
     Event,
     Lock,
     Socket,
     SocketError,
-    SocketRefused,
-    SocketTimeout,
     Task,
     monotonic,
     sleep,
 )
+from .connector import open_producer_socket
 
 logger = logging.getLogger("streamstraight_server")
 
@@ -190,69 +185,30 @@ class ProducerSession:
         return self._info
 
     def _connect(self, *, resuming: bool) -> None:
-        options = self.options
-        attempts = 1 if resuming else options.num_connect_retries + 1
-        auth = producer_auth(
-            self.stream.stream_id,
-            sdk_version(),
-            self.stream.overwrite_existing_stream and not resuming and self.window.sent == 0,
-        )
-        headers = auth_headers(options.api_key)
-        last: Exception | None = None
-        for attempt in range(attempts):
-            if self._closed:
-                raise StreamstraightServerAbortError()
-            if attempt:
-                sleep(self._backoff(attempt - 1))
-            socket_ref: list[Socket] = []
-            socket = Socket(self._handlers(socket_ref), self._on_disconnect(socket_ref))
-            socket_ref.append(socket)
-            self._info = None
-            self._info_event.clear()
-            self._error = None
-            self._socket = socket
-            try:
-                socket.connect(options.base_url, headers, auth, options.connect_timeout)
-            except SocketRefused as refused:
-                self._socket = None
-                fatal = classify_refusal(
-                    str(refused), refused.data, refused.http_status, resuming=resuming
-                )
-                if fatal is not None:
-                    raise fatal from None
-                last = refused
-            except SocketError as failure:
-                self._socket = None
-                last = failure
-            else:
-                if self._closed:
-                    socket.close()
-                    raise StreamstraightServerAbortError()
-                self._lost = False
-                logger.info(
-                    "stream %r: connected to %s (attempt %d)",
-                    self.stream.stream_id,
-                    options.base_url,
-                    attempt + 1,
-                )
-                return
-            logger.warning(
-                "stream %r: connection attempt %d/%d failed: %s",
-                self.stream.stream_id,
-                attempt + 1,
-                attempts,
-                last,
+        overwrite = self.stream.overwrite_existing_stream and not resuming and not self.window.sent
+        try:
+            self._socket = open_producer_socket(
+                self.options,
+                producer_auth(self.stream.stream_id, sdk_version(), overwrite),
+                self._new_socket,
+                attempts=1 if resuming else self.options.num_connect_retries + 1,
+                resuming=resuming,
+                aborted=lambda: self._closed,
             )
-        error_type = ConnectTimeoutError if isinstance(last, SocketTimeout) else ConnectError
-        raise error_type(
-            f"could not connect to {options.base_url} after {attempts} attempt"
-            f"{'s' if attempts > 1 else ''}: {last}",
-            attempts=attempts,
-        )
+        except BaseException:
+            self._socket = None
+            raise
+        self._lost = False
 
-    def _backoff(self, retry: int) -> float:
-        base = self.options.connect_retry_delay_ms / 1000 * 2.0**retry
-        return base * (0.5 + random.random())  # full-range jitter spreads reconnect storms
+    def _new_socket(self) -> Socket:
+        socket_ref: list[Socket] = []
+        socket = Socket(self._handlers(socket_ref), self._on_disconnect(socket_ref))
+        socket_ref.append(socket)
+        self._info = None
+        self._info_event.clear()
+        self._error = None
+        self._socket = socket  # current from the handshake on, so its stream:info counts
+        return socket
 
     def _resume(self) -> None:
         """Reconnect after a drop and resend what the server lacks; raise when impossible."""
@@ -271,7 +227,7 @@ class ProducerSession:
             if monotonic() - started > self.options.resume_timeout:
                 break
             if attempt:
-                sleep(self._backoff(attempt - 1))
+                sleep(retry_delay(self.options.connect_retry_delay_ms, attempt - 1))
             try:
                 self._connect(resuming=True)
                 info = self._await_info()
