@@ -13,6 +13,7 @@ from streamstraight_server import (
     ConfigurationError,
     ConnectError,
     HandshakeRejectedError,
+    StreamError,
     StreamstraightServerError,
 )
 from streamstraight_server._shims._async import monotonic
@@ -169,3 +170,18 @@ async def test_secrets_stay_out_of_reprs_errors_and_logs(
         assert server.api_key not in text
         assert "sk-live-abcdef" not in text
         assert token not in text
+
+
+async def test_nothing_is_printed_even_when_things_fail(
+    server: ThreadedDevServer, options: dict[str, Any], capfd: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(AuthenticationError):
+        await AsyncStreamstraight(
+            api_key="sk-wrong", base_url=server.base_url, stream_id="quiet"
+        ).connect()
+    server.faults.drop_after_chunks = 2
+    server.faults.error_after_chunks = 6
+    with pytest.raises(StreamError):
+        await AsyncStreamstraight(**options, stream_id="quiet").stream(range(20))
+    captured = capfd.readouterr()
+    assert captured.out == "" and captured.err == ""

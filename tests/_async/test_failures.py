@@ -13,6 +13,7 @@ from streamstraight_server import (
     EndTimeoutError,
     StreamError,
 )
+from streamstraight_server._shims._async import sleep
 from streamstraight_server.devserver import ThreadedDevServer
 from tests.helpers import snapshot, stored
 
@@ -83,6 +84,30 @@ async def test_server_that_confirms_no_chunks_is_handled_by_end(
             await writer.send(i)
     assert writer.confirmed == 25
     assert stored(server, "noacks") == [str(i) for i in range(25)]
+
+
+async def test_acks_that_come_back_are_waited_for_again(
+    server: ThreadedDevServer, options: dict[str, Any]
+) -> None:
+    server.faults.withhold_acks = True
+    client = AsyncStreamstraight(
+        **{**options, "ack_timeout": 0.3}, stream_id="pause", max_in_flight_chunks=2
+    )
+    async with client.stream_writer() as writer:
+        for i in range(4):
+            await writer.send(i)
+        assert writer.confirmed == 0
+        server.faults.withhold_acks = False
+        for i in range(4, 8):
+            await writer.send(i)
+        await sleep(0.5)  # the acks of 4..7 arrive; flush() then waits for acks again
+        await writer.flush()
+        assert writer.confirmed == 8
+        server.faults.ack_delay = 0.02
+        for i in range(8, 16):
+            await writer.send(i)
+            assert writer.sent - writer.confirmed <= 2  # the window bounds sends again
+    assert stored(server, "pause") == [str(i) for i in range(16)]
 
 
 async def test_acks_that_stop_coming_raise_with_progress(

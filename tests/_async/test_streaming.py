@@ -217,3 +217,15 @@ async def test_continues_a_stream_left_without_end(
         assert await again.send(3) == 3
     snap = snapshot(server, "cont")
     assert snap.data == ["0", "1", "2", "3"] and snap.end_reason == "completed"
+
+
+async def test_send_does_not_wait_for_the_server(
+    server: ThreadedDevServer, options: dict[str, Any]
+) -> None:
+    server.faults.ack_delay = 1.0
+    async with AsyncStreamstraight(**options, stream_id="nowait").stream_writer() as writer:
+        for i in range(50):
+            await writer.send(i)
+        assert writer.sent == 50 and writer.confirmed == 0  # every send returned before any ack
+        await writer.flush()
+        assert writer.confirmed == 50

@@ -14,6 +14,7 @@ from streamstraight_server import (
     StreamError,
     Streamstraight,
 )
+from streamstraight_server._shims._sync import sleep
 from streamstraight_server.devserver import ThreadedDevServer
 from tests.helpers import snapshot, stored
 
@@ -84,6 +85,30 @@ def test_server_that_confirms_no_chunks_is_handled_by_end(
             writer.send(i)
     assert writer.confirmed == 25
     assert stored(server, "noacks") == [str(i) for i in range(25)]
+
+
+def test_acks_that_come_back_are_waited_for_again(
+    server: ThreadedDevServer, options: dict[str, Any]
+) -> None:
+    server.faults.withhold_acks = True
+    client = Streamstraight(
+        **{**options, "ack_timeout": 0.3}, stream_id="pause", max_in_flight_chunks=2
+    )
+    with client.stream_writer() as writer:
+        for i in range(4):
+            writer.send(i)
+        assert writer.confirmed == 0
+        server.faults.withhold_acks = False
+        for i in range(4, 8):
+            writer.send(i)
+        sleep(0.5)  # the acks of 4..7 arrive; flush() then waits for acks again
+        writer.flush()
+        assert writer.confirmed == 8
+        server.faults.ack_delay = 0.02
+        for i in range(8, 16):
+            writer.send(i)
+            assert writer.sent - writer.confirmed <= 2  # the window bounds sends again
+    assert stored(server, "pause") == [str(i) for i in range(16)]
 
 
 def test_acks_that_stop_coming_raise_with_progress(

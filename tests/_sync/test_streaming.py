@@ -212,3 +212,15 @@ def test_continues_a_stream_left_without_end(
         assert again.send(3) == 3
     snap = snapshot(server, "cont")
     assert snap.data == ["0", "1", "2", "3"] and snap.end_reason == "completed"
+
+
+def test_send_does_not_wait_for_the_server(
+    server: ThreadedDevServer, options: dict[str, Any]
+) -> None:
+    server.faults.ack_delay = 1.0
+    with Streamstraight(**options, stream_id="nowait").stream_writer() as writer:
+        for i in range(50):
+            writer.send(i)
+        assert writer.sent == 50 and writer.confirmed == 0  # every send returned before any ack
+        writer.flush()
+        assert writer.confirmed == 50
