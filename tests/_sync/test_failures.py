@@ -71,6 +71,10 @@ def test_resume_that_cannot_succeed_says_what_was_confirmed(
     assert error.sent is not None and error.sent >= 6
     assert "confirmed 5 of" in str(error) and "could not be resumed" in str(error)
     assert not client.connected
+    server.faults.refuse_connections = 0
+    sleep(0.5)  # a library-level reconnection would attach a ghost producer by now
+    snap = snapshot(server, "gone")
+    assert snap.producer_connections == 1 and not snap.producer_connected
 
 
 def test_server_that_confirms_no_chunks_is_handled_by_end(
