@@ -128,10 +128,12 @@ class AsyncStreamstraight:
         ``source`` is any iterable; the asyncio client also takes asynchronous iterables.
         """  # unasync: keep
         chunks = iterate(source)
+        sent = 0
         async with self.stream_writer() as writer:
             async for chunk in chunks:
-                await writer.send(chunk)
-        return writer.sent
+                if await writer.send(chunk) is not None:
+                    sent += 1
+        return sent
 
     async def fetch_client_token(self) -> str:
         """A short-lived token for a browser to read streams with.

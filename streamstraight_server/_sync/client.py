@@ -129,10 +129,12 @@ class Streamstraight:
         ``source`` is any iterable; the asyncio client also takes asynchronous iterables.
         """  # unasync: keep
         chunks = iterate(source)
+        sent = 0
         with self.stream_writer() as writer:
             for chunk in chunks:
-                writer.send(chunk)
-        return writer.sent
+                if writer.send(chunk) is not None:
+                    sent += 1
+        return sent
 
     def fetch_client_token(self) -> str:
         """A short-lived token for a browser to read streams with.
