@@ -1,0 +1,72 @@
+"""Checking a Socket.IO handshake; a failed check refuses it with a code the SDKs understand."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import socketio
+
+from streamstraight_server._core.protocol import PROTOCOL_VERSION
+
+from .tokens import TokenError, TokenIssuer
+
+MAX_STREAM_ID_LENGTH = 512
+
+
+class Refused(socketio.exceptions.ConnectionRefusedError):  # type: ignore[misc]
+    """Refuse a handshake: CONNECT_ERROR data ``{"message", "code"[, "retryInMs"]}``.
+
+    python-socketio turns a single positional argument into ``{"message": str(arg)}``, so the
+    payload is set directly instead.
+    """
+
+    def __init__(self, message: str, code: str, retry_in_ms: int | None = None) -> None:
+        super().__init__(message)
+        args: dict[str, Any] = {"message": message, "code": code}
+        if retry_in_ms is not None:
+            args["retryInMs"] = retry_in_ms
+        self.error_args = args
+
+
+def api_key_ok(authorization: object, api_key: str) -> bool:
+    """Whether an ``Authorization`` header value is ``Bearer <the API key>``."""
+    if not isinstance(authorization, str) or not authorization.startswith("Bearer "):
+        return False
+    return secrets.compare_digest(authorization[7:].strip().encode(), api_key.encode())
+
+
+def check_producer(environ: dict[str, Any], auth: Any, api_key: str) -> tuple[str, bool]:
+    """A producer's stream id and ``overwriteExistingStream``, or ``Refused``."""
+    if not api_key_ok(environ.get("HTTP_AUTHORIZATION"), api_key):
+        raise Refused("invalid or missing API key", "unauthorized")
+    if not isinstance(auth, dict):
+        raise Refused("missing auth payload", "bad-request")
+    role = auth.get("role")
+    if role != "producer":
+        raise Refused(f"unknown role {role!r}", "bad-request")
+    stream_id = _version_and_stream_id(auth)
+    if not isinstance(auth.get("sdkVersion", ""), str):
+        raise Refused("sdkVersion must be a string", "bad-request")
+    overwrite = auth.get("overwriteExistingStream", False)
+    if not isinstance(overwrite, bool):
+        raise Refused("overwriteExistingStream must be a boolean", "bad-request")
+    return stream_id, overwrite
+
+
+def check_consumer(auth: dict[str, Any], issuer: TokenIssuer) -> str:
+    """The stream id a consumer asks for, or ``Refused``."""
+    try:
+        issuer.verify(auth.get("token"))
+    except TokenError as exc:
+        raise Refused(f"consumer token rejected: {exc}", "unauthorized") from exc
+    return _version_and_stream_id(auth)
+
+
+def _version_and_stream_id(auth: dict[str, Any]) -> str:
+    if auth.get("version") != PROTOCOL_VERSION:
+        raise Refused(f"unsupported version (expected {PROTOCOL_VERSION})", "bad-request")
+    stream_id = auth.get("streamId")
+    if not isinstance(stream_id, str) or not stream_id or len(stream_id) > MAX_STREAM_ID_LENGTH:
+        raise Refused("streamId must be a non-empty string", "bad-request")
+    return stream_id
