@@ -13,13 +13,12 @@ import socketio
 
 from ._transport import (
     Handler,
+    SocketBase,
     SocketError,
     SocketRefused,
     SocketTimeout,
-    dispatch_event,
     event_packet,
-    is_disconnect_packet,
-    refusal_from,
+    handled_inline,
 )
 
 AsyncTarget = Callable[[], Coroutine[Any, Any, None]]
@@ -133,18 +132,11 @@ class AsyncHttp:
 
 
 class _InlineEngineIO(engineio.AsyncClient):  # type: ignore[misc]
-    # python-socketio handles each incoming message in a new task by default; our handlers
-    # only record state, so they run on the reader, and the events they handle skip
-    # python-socketio's dispatcher. A server's DISCONNECT packet keeps the default: its handler
-    # tears the reader down and must not run on it.
     fast_handlers: Mapping[str, Handler] = {}
 
     async def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
-        if event == "message":
-            if dispatch_event(args, self.fast_handlers):
-                return None
-            if not is_disconnect_packet(args):
-                kwargs["run_async"] = False
+        if handled_inline(self.fast_handlers, event, args, kwargs):
+            return None
         return await super()._trigger_event(event, *args, **kwargs)
 
 
@@ -153,22 +145,11 @@ class _Client(socketio.AsyncClient):  # type: ignore[misc]
         return _InlineEngineIO
 
 
-class AsyncSocket:
+class AsyncSocket(SocketBase):
     """A python-socketio client with its reconnection off, typed for our use."""
 
     def __init__(self, handlers: Mapping[str, Handler], on_disconnect: Handler) -> None:
-        self._client = _Client(reconnection=False, handle_sigint=False)
-        self._refusal: Any = None
-        self._client.eio.fast_handlers = dict(handlers)
-        self._client.on("connect_error", self._on_connect_error)
-        self._client.on("disconnect", on_disconnect)
-
-    def _on_connect_error(self, data: Any = None) -> None:
-        self._refusal = data
-
-    @property
-    def connected(self) -> bool:
-        return bool(self._client.connected)
+        super().__init__(_Client(reconnection=False, handle_sigint=False), handlers, on_disconnect)
 
     async def connect(
         self, url: str, headers: Mapping[str, str], auth: Mapping[str, Any], timeout: float
@@ -189,10 +170,7 @@ class AsyncSocket:
             raise SocketTimeout(f"no handshake within {timeout:g}s") from None
         except socketio.exceptions.ConnectionError as exc:
             await self.close()
-            refusal = refusal_from(self._refusal, str(exc))
-            if refusal is not None:
-                raise refusal from None
-            raise SocketError(str(exc) or "connection failed") from None
+            raise self._handshake_failure(exc, timeout) from None
         if not self._client.connected:
             raise SocketError("the connection closed during the handshake")
 

@@ -43,9 +43,57 @@ def refusal_from(raw: Any, fallback: str) -> SocketRefused | None:
     return None
 
 
-def is_disconnect_packet(args: tuple[object, ...]) -> bool:
+def _is_disconnect_packet(args: tuple[object, ...]) -> bool:
     """Whether an Engine.IO message carries a Socket.IO DISCONNECT packet (type 1)."""
     return bool(args) and isinstance(args[0], str) and args[0][:1] == "1"
+
+
+def handled_inline(
+    handlers: Mapping[str, Handler], event: str, args: tuple[object, ...], kwargs: dict[str, Any]
+) -> bool:
+    """Engine.IO's event hook, shared by both flavours' clients.
+
+    python-socketio handles each incoming message in a new task or thread by default; our
+    handlers only record state, so they run on the reader, and the events they handle skip
+    python-socketio's dispatcher (True: handled here). Other messages run on the reader too,
+    except a server's DISCONNECT packet: its handler tears the reader down.
+    """
+    if event != "message":
+        return False
+    if dispatch_event(args, handlers):
+        return True
+    if not _is_disconnect_packet(args):
+        kwargs["run_async"] = False
+    return False
+
+
+class SocketBase:
+    """What both flavours' sockets share: wiring the handlers, and reading a failed handshake."""
+
+    def __init__(
+        self, client: Any, handlers: Mapping[str, Handler], on_disconnect: Handler
+    ) -> None:
+        self._client = client
+        self._refusal: Any = None
+        client.eio.fast_handlers = dict(handlers)
+        client.on("connect_error", self._on_connect_error)
+        client.on("disconnect", on_disconnect)
+
+    def _on_connect_error(self, data: Any = None) -> None:
+        self._refusal = data
+
+    @property
+    def connected(self) -> bool:
+        return bool(self._client.connected)
+
+    def _handshake_failure(self, exc: Exception, timeout: float) -> SocketError:
+        """The server's refusal if there was one, else what went wrong with the transport."""
+        refusal = refusal_from(self._refusal, str(exc))
+        if refusal is not None:
+            return refusal
+        if "timed out" in str(exc).lower():
+            return SocketTimeout(f"no handshake within {timeout:g}s")
+        return SocketError(str(exc) or "connection failed")
 
 
 # The two functions below speak Socket.IO v5 packets directly for the events of the hot path:
