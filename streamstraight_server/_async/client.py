@@ -74,8 +74,10 @@ class AsyncStreamstraight:
         )
         assert stream is not None
         current = self._session
-        if current is not None and not current.ended and current.connected:
+        mid_stream = current is not None and current.window.sent and not current.closed
+        if current is not None and not current.ended and (current.connected or mid_stream):
             if current.stream.stream_id == stream.stream_id:
+                # a session that dropped mid-stream resumes on its next call, keeping its window
                 logger.info("stream %r: already connected", stream.stream_id)
                 return
             raise ConfigurationError(
@@ -106,13 +108,6 @@ class AsyncStreamstraight:
                 raise ConfigurationError(
                     "no stream to write: pass stream_id=... to the client or call connect() first"
                 )
-            if (
-                session is not None
-                and session.window.sent
-                and not session.ended
-                and not session.closed
-            ):
-                return session  # dropped mid-stream: the session resumes on its next call
             await self.connect(self._stream)
             session = self._session
             assert session is not None
