@@ -15,11 +15,10 @@ from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
-from .protocol import DEFAULT_BASE_URL
+from .protocol import DEFAULT_BASE_URL, MAX_STREAM_ID_LENGTH
 
 ENV_API_KEY = "STREAMSTRAIGHT_API_KEY"
 ENV_BASE_URL = "STREAMSTRAIGHT_API_BASE_URL"
-MAX_STREAM_ID_LENGTH = 512
 
 Encoder = Callable[[Any], str]
 

@@ -8,6 +8,8 @@ PROTOCOL_VERSION = "stream-v1"
 DEFAULT_BASE_URL = "https://api.streamstraight.com"
 SOCKETIO_PATH = "socket.io"
 TOKEN_PATH = "/v1/token"
+#: our limit on stream ids, shared by the SDK's option check and the local server
+MAX_STREAM_ID_LENGTH = 512
 
 # producer -> server
 EV_CHUNK = "producer:chunk"
@@ -33,25 +35,7 @@ StreamEndReason = Literal[
     "ignore-ended",
 ]
 ProducerEndReason = Literal["completed", "producer-error"]
-END_REASONS: tuple[str, ...] = (
-    "completed",
-    "producer-error",
-    "producer-disconnected",
-    "inactivity-timeout",
-    "not-found",
-    "ignore-ended",
-)
 PRODUCER_END_REASONS: tuple[str, ...] = ("completed", "producer-error")
-
-ERROR_CODES: tuple[str, ...] = (
-    "unauthorized",
-    "bad-request",
-    "stream-busy",
-    "stream-ended",
-    "chunk-too-large",
-    "seq-gap",
-    "internal",
-)
 
 
 class ChunkPayload(TypedDict):
@@ -113,6 +97,10 @@ class ConsumerAuth(TypedDict):
     streamId: str
     version: str
     token: str
+
+
+def consumer_auth(stream_id: str, token: str) -> ConsumerAuth:
+    return {"role": "consumer", "streamId": stream_id, "version": PROTOCOL_VERSION, "token": token}
 
 
 def producer_auth(stream_id: str, sdk_version: str, overwrite: bool) -> ProducerAuth:

@@ -14,8 +14,8 @@ from streamstraight_server._core.protocol import (
     EV_STREAM_CHUNK,
     EV_STREAM_END,
     EV_STREAM_ERROR,
-    PROTOCOL_VERSION,
     SOCKETIO_PATH,
+    consumer_auth,
 )
 
 
@@ -81,7 +81,7 @@ async def iter_stream(
     client.on(EV_STREAM_ERROR, on_error)
     client.on("connect_error", on_connect_error)
     client.on("disconnect", on_disconnect)
-    auth = {"role": "consumer", "streamId": stream_id, "version": PROTOCOL_VERSION, "token": token}
+    auth = consumer_auth(stream_id, token)
     try:
         try:
             await client.connect(

@@ -7,11 +7,9 @@ from typing import Any
 
 import socketio
 
-from streamstraight_server._core.protocol import PROTOCOL_VERSION
+from streamstraight_server._core.protocol import MAX_STREAM_ID_LENGTH, PROTOCOL_VERSION
 
 from .tokens import TokenError, TokenIssuer
-
-MAX_STREAM_ID_LENGTH = 512
 
 
 class Refused(socketio.exceptions.ConnectionRefusedError):  # type: ignore[misc]
