@@ -228,6 +228,15 @@ class StreamMachine:
         self._last_failure = error
         self._attempts += 1
         resuming = self.state is not State.CONNECTING
+        if (
+            resuming
+            and isinstance(error, HandshakeRejectedError)
+            and error.code == "stream-ended"
+            and self._end_reason is not None
+        ):
+            # our END may have been stored before the connection dropped
+            self._refused_as_ended(error.details)
+            return
         if isinstance(error, StreamstraightServerError):
             if resuming:
                 self.fail(
@@ -258,6 +267,20 @@ class StreamMachine:
             )
             return
         self._connect(retry_delay(self.options.connect_retry_delay_ms, self._attempts - 1), now)
+
+    def _refused_as_ended(self, details: dict[str, Any]) -> None:
+        raw = details.get("lastSeq", "absent")
+        reason = details.get("endReason")
+        if type(raw) is not int and raw is not None:
+            self.fail(
+                ConnectionLostError(
+                    "the connection dropped during END and the server now refuses the stream as "
+                    "ended without saying which chunks it holds; the stream may be incomplete"
+                )
+            )
+            return
+        held_through = 0 if raw is None else raw + 1
+        self._resumed_after_end(held_through, reason if isinstance(reason, str) else None)
 
     def _resume_exhausted(self, now: float) -> bool:
         started = self._resume_started if self._resume_started is not None else now
