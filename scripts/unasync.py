@@ -69,6 +69,9 @@ PROJECT_NAMES: dict[str, str] = {
     "AsyncLock": "Lock",
     "AsyncHttp": "Http",
     "AsyncTask": "Task",
+    "AsyncQueue": "Queue",
+    "AsyncTee": "Tee",
+    "AsyncTeeGroup": "TeeGroup",
     "_async": "_sync",
 }
 STANDARD_NAMES: dict[str, str] = {

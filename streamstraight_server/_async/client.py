@@ -12,15 +12,26 @@ from .._core.errors import ConfigurationError, StreamBusyError, WriterClosedErro
 from .._core.machine import State
 from .._core.options import ServerOptions, StreamOptions, split_options
 from .._core.tokens import TokenCache
-from .._shims._async import AnyIterable, AsyncLock, StateGuard, iterate
+from .._shims._async import (
+    AnyIterable,
+    AsyncLock,
+    PlainWithGuard,
+    StateGuard,
+    check_blocking_allowed,
+    iterate,
+)
 from .session import AsyncStreamSession
+from .tee import DEFAULT_TEE_BUFFER, AsyncTee, AsyncTeeGroup
 from .tokens import request_client_token
 from .writer import AsyncStreamWriter
 
 logger = logging.getLogger("streamstraight_server")
 
+#: how long closing the client waits for the tee streams still running (seconds)
+TEE_CLOSE_TIMEOUT = 30.0
 
-class AsyncStreamstraight:
+
+class AsyncStreamstraight(PlainWithGuard):
     """Streamstraight producer client.
 
     Create one per application and share it: each writer opens a connection of its own. ::
@@ -54,6 +65,7 @@ class AsyncStreamstraight:
         self._current: AsyncStreamSession | None = None
         self._current_lock = AsyncLock()
         self._tokens = TokenCache()
+        self._tees = AsyncTeeGroup()
 
     def __repr__(self) -> str:
         stream = self._stream.stream_id if self._stream else None
@@ -96,6 +108,28 @@ class AsyncStreamstraight:
                     sent += 1
         return sent
 
+    def tee(
+        self,
+        source: AnyIterable,
+        *,
+        stream_id: str,
+        buffer: int = DEFAULT_TEE_BUFFER,
+        **stream_options: Any,
+    ) -> AsyncTee:
+        """Stream ``source`` to Streamstraight in the background and return an iterator over
+        the same chunks, for the HTTP response.
+
+        The source is read to its end and the stream ends ``completed`` even when the HTTP
+        client goes away; a Streamstraight failure is logged once and never breaks the
+        response (``wait()`` on the result raises it); an exception in the source ends the
+        stream with ``producer-error`` and is raised on the response's side too. A response
+        that falls more than ``buffer`` chunks behind is detached (:class:`ReaderDetachedError`)
+        instead of holding the source back. Closing the client waits for running tees.
+        """
+        chunks = iterate(source)
+        stream = self._stream_options(stream_id, stream_options)
+        return AsyncTee(self, chunks, stream, buffer, self._tees)
+
     def _stream_options(self, stream_id: str | None, given: Mapping[str, Any]) -> StreamOptions:
         if stream_id is None:
             raise ConfigurationError(
@@ -106,6 +140,7 @@ class AsyncStreamstraight:
 
     async def _session_for(self, stream: StreamOptions | None) -> AsyncStreamSession:
         """A connected session: a new one for ``stream``, or the current stream's for None."""
+        check_blocking_allowed(self)
         if stream is None:
             return await self._current_session()
         return await self._open(stream)
@@ -194,6 +229,7 @@ class AsyncStreamstraight:
         With ``reuse_client_token=True`` the same token is returned until shortly before it
         expires (its expiry is read without verifying the token).
         """
+        check_blocking_allowed(self)
         if self.options.reuse_client_token:
             cached = self._tokens.get(time.time())
             if cached is not None:
@@ -205,10 +241,19 @@ class AsyncStreamstraight:
 
     # -- closing -------------------------------------------------------------------------
 
-    async def aclose(self) -> None:
-        """Close every writer this client opened. A stream still being written is left without
-        END: its readers see it end as ``producer-disconnected`` once the server's grace period
-        for the producer to come back has passed. The client stays usable."""
+    async def aclose(self, *, tee_timeout: float = TEE_CLOSE_TIMEOUT) -> None:
+        """Wait up to ``tee_timeout`` seconds for the ``tee()`` streams still running, then close
+        every writer this client opened. A stream still being written is left without END: its
+        readers see it end as ``producer-disconnected`` once the server's grace period for the
+        producer to come back has passed. The client stays usable."""
+        if len(self._tees):
+            left = await self._tees.wait(tee_timeout)
+            if left:
+                logger.warning(
+                    "closing the client with %d tee stream(s) still running after %gs",
+                    left,
+                    tee_timeout,
+                )
         with self._registry:
             sessions = list(self._sessions.values())
         self._current = None

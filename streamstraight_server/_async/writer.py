@@ -9,14 +9,14 @@ from .._core.encoder import chunk_size, encode_chunk
 from .._core.errors import WriterClosedError
 from .._core.options import StreamOptions
 from .._core.protocol import ProducerEndReason
-from .._shims._async import shielded
+from .._shims._async import PlainWithGuard, shielded
 from .session import AsyncStreamSession
 
 if TYPE_CHECKING:
     from .client import AsyncStreamstraight
 
 
-class AsyncStreamWriter:
+class AsyncStreamWriter(PlainWithGuard):
     """Writes one stream over a connection of its own. Use it as a context manager: leaving it
     sends END and waits for the server to confirm it; an exception inside ends the stream with
     ``producer-error``.

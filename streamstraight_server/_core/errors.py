@@ -102,6 +102,12 @@ class AuthenticationError(StreamstraightServerError):
     """The server rejected the API key. Never retried: fix the key."""
 
 
+class TokenAuthenticationError(StreamstraightTokenError, AuthenticationError):
+    """The token endpoint rejected the API key (HTTP 401 or 403): both a token error and an
+    authentication error, so ``except AuthenticationError`` catches a rejected key on either
+    path."""
+
+
 class HandshakeRejectedError(StreamstraightServerError):
     """The server refused the handshake for a reason retrying cannot fix (bad request, a
     stream that is busy or has ended)."""
@@ -196,6 +202,11 @@ class EncodeError(StreamstraightServerError, TypeError):
 class ChunkTooLargeError(StreamstraightServerError, ValueError):
     """A chunk is larger than ``max_chunk_bytes`` once encoded. Nothing was sent and the writer
     stays usable."""
+
+
+class ReaderDetachedError(StreamstraightServerError):
+    """A ``tee()`` response reader fell more than ``buffer`` chunks behind its source and was
+    detached; the stream goes on, and its reader can resume it from Streamstraight."""
 
 
 class WriterClosedError(StreamstraightServerError):

@@ -12,7 +12,7 @@ from typing import Any
 
 import jwt
 
-from .errors import StreamstraightTokenError
+from .errors import StreamstraightTokenError, TokenAuthenticationError
 from .protocol import TOKEN_PATH
 
 #: a reused token is replaced this long before it expires (seconds)
@@ -32,7 +32,8 @@ def parse_token_response(status: int, body: str) -> str:
     if not 200 <= status < 300:
         hint = " (check the API key)" if status in (401, 403) else ""
         detail = _server_message(body)
-        raise StreamstraightTokenError(
+        rejected = status in (401, 403)
+        raise (TokenAuthenticationError if rejected else StreamstraightTokenError)(
             f"the token endpoint answered HTTP {status}{hint}" + (f": {detail}" if detail else ""),
             status=status,
         )

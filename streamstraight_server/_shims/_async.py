@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import engineio
@@ -106,6 +106,85 @@ class AsyncTask:
         except asyncio.CancelledError:
             if not self._task.cancelled():
                 raise
+
+
+class AsyncQueue:
+    """A bounded FIFO between one background task and one reader."""
+
+    __slots__ = ("_queue",)
+
+    def __init__(self, maxsize: int) -> None:
+        self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize)
+
+    def size(self) -> int:
+        return self._queue.qsize()
+
+    def offer(self, item: Any) -> bool:
+        """Add ``item`` if there is room; False if the queue is full."""
+        try:
+            self._queue.put_nowait(item)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    async def put(self, item: Any) -> None:
+        """Add ``item``, waiting for room."""
+        await self._queue.put(item)
+
+    async def get(self) -> Any:
+        return await self._queue.get()
+
+    def drain(self) -> None:
+        """Drop every item held."""
+        while True:
+            try:
+                self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+
+
+def check_blocking_allowed(owner: object) -> None:
+    """The blocking twin warns when it runs on an event loop's thread; asyncio code runs
+    there by design, so there is nothing to check here."""
+
+
+class PlainWithGuard:
+    """Plain ``with`` on an async object: a ``TypeError`` that says what to write instead.
+
+    Hidden from type checkers, which report the misuse themselves. Its blocking twin is empty.
+    """
+
+    __slots__ = ()
+
+    if not TYPE_CHECKING:
+
+        def __enter__(self) -> None:
+            name = type(self).__name__
+            raise TypeError(
+                f"{name} is asynchronous: write 'async with', not 'with' "
+                "(in blocking code, use the blocking client Streamstraight)"
+            )
+
+        def __exit__(self, *exc_info: object) -> None:
+            return None
+
+
+class PlainForGuard:
+    """Plain ``for`` on an async iterator: a ``TypeError`` that says what to write instead.
+
+    Hidden from type checkers, which report the misuse themselves. Its blocking twin is empty.
+    """
+
+    __slots__ = ()
+
+    if not TYPE_CHECKING:
+
+        def __iter__(self) -> None:
+            name = type(self).__name__
+            raise TypeError(
+                f"{name} is an async iterator: write 'async for', not 'for' "
+                "(in blocking code, use the blocking client Streamstraight)"
+            )
 
 
 async def shielded(target: AsyncTarget) -> None:
@@ -259,12 +338,16 @@ __all__ = [
     "AsyncEvent",
     "AsyncHttp",
     "AsyncLock",
+    "AsyncQueue",
     "AsyncSocket",
     "AsyncTask",
+    "PlainForGuard",
+    "PlainWithGuard",
     "SocketError",
     "SocketRefused",
     "SocketTimeout",
     "StateGuard",
+    "check_blocking_allowed",
     "iterate",
     "monotonic",
     "shielded",

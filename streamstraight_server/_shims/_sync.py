@@ -3,8 +3,12 @@ python-socketio's threaded client."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -90,6 +94,77 @@ class Task:
     def join(self) -> None:
         if self._thread is not threading.current_thread():
             self._thread.join()
+
+
+class Queue:
+    """A bounded FIFO between one background thread and one reader."""
+
+    __slots__ = ("_queue",)
+
+    def __init__(self, maxsize: int) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize)
+
+    def size(self) -> int:
+        return self._queue.qsize()
+
+    def offer(self, item: Any) -> bool:
+        """Add ``item`` if there is room; False if the queue is full."""
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            return False
+        return True
+
+    def put(self, item: Any) -> None:
+        """Add ``item``, waiting for room."""
+        self._queue.put(item)
+
+    def get(self) -> Any:
+        return self._queue.get()
+
+    def drain(self) -> None:
+        """Drop every item held."""
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                return
+
+
+_logger = logging.getLogger("streamstraight_server")
+_warned: weakref.WeakSet[object] = weakref.WeakSet()
+_warned_lock = threading.Lock()
+
+
+def check_blocking_allowed(owner: object) -> None:
+    """Warn once per ``owner`` when it is used on a thread that runs an asyncio event loop:
+    every blocking call would stall the loop, and every request it serves, until it returns."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    with _warned_lock:
+        if owner in _warned:
+            return
+        _warned.add(owner)
+    _logger.warning(
+        "%s (the blocking client) was called on a thread that runs an asyncio event loop: "
+        "it blocks the loop, and every request it serves, until the call returns; "
+        "use AsyncStreamstraight in async code",
+        type(owner).__name__,
+    )
+
+
+class PlainWithGuard:
+    """The asyncio twin refuses plain ``with`` on its async objects; blocking ones take it."""
+
+    __slots__ = ()
+
+
+class PlainForGuard:
+    """The asyncio twin refuses plain ``for`` on its async iterators; blocking ones take it."""
+
+    __slots__ = ()
 
 
 def shielded(target: Target) -> None:
@@ -231,12 +306,16 @@ __all__ = [
     "Event",
     "Http",
     "Lock",
+    "PlainForGuard",
+    "PlainWithGuard",
+    "Queue",
     "Socket",
     "SocketError",
     "SocketRefused",
     "SocketTimeout",
     "StateGuard",
     "Task",
+    "check_blocking_allowed",
     "iterate",
     "monotonic",
     "shielded",

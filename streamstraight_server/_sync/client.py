@@ -13,15 +13,26 @@ from .._core.errors import ConfigurationError, StreamBusyError, WriterClosedErro
 from .._core.machine import State
 from .._core.options import ServerOptions, StreamOptions, split_options
 from .._core.tokens import TokenCache
-from .._shims._sync import AnyIterable, Lock, StateGuard, iterate
+from .._shims._sync import (
+    AnyIterable,
+    Lock,
+    PlainWithGuard,
+    StateGuard,
+    check_blocking_allowed,
+    iterate,
+)
 from .session import StreamSession
+from .tee import DEFAULT_TEE_BUFFER, Tee, TeeGroup
 from .tokens import request_client_token
 from .writer import StreamWriter
 
 logger = logging.getLogger("streamstraight_server")
 
+#: how long closing the client waits for the tee streams still running (seconds)
+TEE_CLOSE_TIMEOUT = 30.0
 
-class Streamstraight:
+
+class Streamstraight(PlainWithGuard):
     """Streamstraight producer client.
 
     Create one per application and share it: each writer opens a connection of its own. ::
@@ -55,6 +66,7 @@ class Streamstraight:
         self._current: StreamSession | None = None
         self._current_lock = Lock()
         self._tokens = TokenCache()
+        self._tees = TeeGroup()
 
     def __repr__(self) -> str:
         stream = self._stream.stream_id if self._stream else None
@@ -95,6 +107,28 @@ class Streamstraight:
                     sent += 1
         return sent
 
+    def tee(
+        self,
+        source: AnyIterable,
+        *,
+        stream_id: str,
+        buffer: int = DEFAULT_TEE_BUFFER,
+        **stream_options: Any,
+    ) -> Tee:
+        """Stream ``source`` to Streamstraight in the background and return an iterator over
+        the same chunks, for the HTTP response.
+
+        The source is read to its end and the stream ends ``completed`` even when the HTTP
+        client goes away; a Streamstraight failure is logged once and never breaks the
+        response (``wait()`` on the result raises it); an exception in the source ends the
+        stream with ``producer-error`` and is raised on the response's side too. A response
+        that falls more than ``buffer`` chunks behind is detached (:class:`ReaderDetachedError`)
+        instead of holding the source back. Closing the client waits for running tees.
+        """
+        chunks = iterate(source)
+        stream = self._stream_options(stream_id, stream_options)
+        return Tee(self, chunks, stream, buffer, self._tees)
+
     def _stream_options(self, stream_id: str | None, given: Mapping[str, Any]) -> StreamOptions:
         if stream_id is None:
             raise ConfigurationError(
@@ -105,6 +139,7 @@ class Streamstraight:
 
     def _session_for(self, stream: StreamOptions | None) -> StreamSession:
         """A connected session: a new one for ``stream``, or the current stream's for None."""
+        check_blocking_allowed(self)
         if stream is None:
             return self._current_session()
         return self._open(stream)
@@ -193,6 +228,7 @@ class Streamstraight:
         With ``reuse_client_token=True`` the same token is returned until shortly before it
         expires (its expiry is read without verifying the token).
         """
+        check_blocking_allowed(self)
         if self.options.reuse_client_token:
             cached = self._tokens.get(time.time())
             if cached is not None:
@@ -204,10 +240,19 @@ class Streamstraight:
 
     # -- closing -------------------------------------------------------------------------
 
-    def close(self) -> None:
-        """Close every writer this client opened. A stream still being written is left without
-        END: its readers see it end as ``producer-disconnected`` once the server's grace period
-        for the producer to come back has passed. The client stays usable."""
+    def close(self, *, tee_timeout: float = TEE_CLOSE_TIMEOUT) -> None:
+        """Wait up to ``tee_timeout`` seconds for the ``tee()`` streams still running, then close
+        every writer this client opened. A stream still being written is left without END: its
+        readers see it end as ``producer-disconnected`` once the server's grace period for the
+        producer to come back has passed. The client stays usable."""
+        if len(self._tees):
+            left = self._tees.wait(tee_timeout)
+            if left:
+                logger.warning(
+                    "closing the client with %d tee stream(s) still running after %gs",
+                    left,
+                    tee_timeout,
+                )
         with self._registry:
             sessions = list(self._sessions.values())
         self._current = None

@@ -220,6 +220,12 @@ class ThreadedDevServer:
 
         return self._call(take(), timeout=10)
 
+    def stream_ids(self) -> list[str]:
+        async def take() -> list[str]:
+            return self._server.stream_ids()
+
+        return self._call(take(), timeout=10)
+
     def wait_for_end(self, stream_id: str, timeout: float = 10.0) -> StreamSnapshot:
         return self._call(self._server.wait_for_end(stream_id, timeout), timeout=timeout + 5)
 
