@@ -22,7 +22,9 @@ from streamstraight_server.devserver import StreamSnapshot, ThreadedDevServer
 from tests.helpers import closed_port, snapshot, stored
 
 
-async def words(count: int, delay: float = 0.0, fail_after: int | None = None) -> AsyncIterator[str]:
+async def words(
+    count: int, delay: float = 0.0, fail_after: int | None = None
+) -> AsyncIterator[str]:
     for i in range(count):
         if fail_after is not None and i == fail_after:
             raise RuntimeError("the model went away")
@@ -200,6 +202,6 @@ async def test_bad_arguments_are_refused_before_anything_starts(
         client.tee(["a"], stream_id="bad", buffer=0)
     with pytest.raises(ConfigurationError, match="stream_id"):
         client.tee(["a"], stream_id="")
-    with pytest.raises(ConfigurationError, match="unknown|encoder|option"):
+    with pytest.raises(ConfigurationError, match="no_such_option"):
         client.tee(["a"], stream_id="bad", no_such_option=1)
     assert server.stream_ids() == []

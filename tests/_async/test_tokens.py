@@ -9,6 +9,7 @@ import pytest
 
 from streamstraight_server import (
     AsyncStreamstraight,
+    AuthenticationError,
     StreamstraightTokenError,
     token_claims,
     token_expiry,
@@ -48,12 +49,27 @@ async def test_rejected_key_is_a_token_error_with_status(server: ThreadedDevServ
     assert "sk-not-this-one" not in str(caught.value)
 
 
+async def test_rejected_key_is_an_authentication_error_on_both_paths(
+    server: ThreadedDevServer,
+) -> None:
+    client = AsyncStreamstraight(api_key="sk-not-this-one", base_url=server.base_url)
+    with pytest.raises(AuthenticationError) as on_tokens:
+        await client.fetch_client_token()
+    assert isinstance(on_tokens.value, StreamstraightTokenError)
+    with pytest.raises(AuthenticationError) as on_streams:
+        async with client.stream_writer(stream_id="rejected") as writer:
+            await writer.send("never")
+    assert not isinstance(on_streams.value, StreamstraightTokenError)
+    assert server.snapshot("rejected") is None
+
+
 async def test_unreachable_token_endpoint_is_a_token_error() -> None:
     client = AsyncStreamstraight(
         api_key="k", base_url=f"http://127.0.0.1:{closed_port()}", http_timeout=2.0
     )
-    with pytest.raises(StreamstraightTokenError, match="token request failed"):
+    with pytest.raises(StreamstraightTokenError, match="token request failed") as caught:
         await client.fetch_client_token()
+    assert not isinstance(caught.value, AuthenticationError)
 
 
 async def test_missing_key_is_a_value_error_as_in_the_official_sdk() -> None:

@@ -201,6 +201,6 @@ def test_bad_arguments_are_refused_before_anything_starts(
         client.tee(["a"], stream_id="bad", buffer=0)
     with pytest.raises(ConfigurationError, match="stream_id"):
         client.tee(["a"], stream_id="")
-    with pytest.raises(ConfigurationError, match="unknown|encoder|option"):
+    with pytest.raises(ConfigurationError, match="no_such_option"):
         client.tee(["a"], stream_id="bad", no_such_option=1)
     assert server.stream_ids() == []

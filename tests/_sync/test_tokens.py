@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from streamstraight_server import (
+    AuthenticationError,
     Streamstraight,
     StreamstraightTokenError,
     token_claims,
@@ -49,12 +50,27 @@ def test_rejected_key_is_a_token_error_with_status(server: ThreadedDevServer) ->
     assert "sk-not-this-one" not in str(caught.value)
 
 
+def test_rejected_key_is_an_authentication_error_on_both_paths(
+    server: ThreadedDevServer,
+) -> None:
+    client = Streamstraight(api_key="sk-not-this-one", base_url=server.base_url)
+    with pytest.raises(AuthenticationError) as on_tokens:
+        client.fetch_client_token()
+    assert isinstance(on_tokens.value, StreamstraightTokenError)
+    with pytest.raises(AuthenticationError) as on_streams:
+        with client.stream_writer(stream_id="rejected") as writer:
+            writer.send("never")
+    assert not isinstance(on_streams.value, StreamstraightTokenError)
+    assert server.snapshot("rejected") is None
+
+
 def test_unreachable_token_endpoint_is_a_token_error() -> None:
     client = Streamstraight(
         api_key="k", base_url=f"http://127.0.0.1:{closed_port()}", http_timeout=2.0
     )
-    with pytest.raises(StreamstraightTokenError, match="token request failed"):
+    with pytest.raises(StreamstraightTokenError, match="token request failed") as caught:
         client.fetch_client_token()
+    assert not isinstance(caught.value, AuthenticationError)
 
 
 def test_missing_key_is_a_value_error_as_in_the_official_sdk() -> None:
