@@ -1,0 +1,1 @@
+"""Runnable examples; each module says how to run it. Their tests are in tests/examples/."""
