@@ -115,7 +115,7 @@ class StreamstraightFixture:
         return self.server.base_url
 
     @property
-    def options(self) -> dict[str, str]:
+    def options(self) -> dict[str, Any]:
         """Keywords for a client: ``AsyncStreamstraight(**streamstraight.options)``."""
         return {"api_key": self.api_key, "base_url": self.base_url}
 

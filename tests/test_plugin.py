@@ -12,7 +12,7 @@ from streamstraight_server.devserver import Faults
 from streamstraight_server.testing import StreamstraightFixture
 from tests.test_packaging import _build_wheel, _fresh_venv, _run
 
-APP = '''
+APP = """
 from streamstraight_server import Streamstraight
 
 client = Streamstraight()  # reads STREAMSTRAIGHT_API_KEY and _BASE_URL now, at import
@@ -20,9 +20,9 @@ client = Streamstraight()  # reads STREAMSTRAIGHT_API_KEY and _BASE_URL now, at 
 
 def answer(message_id):
     return client.stream([f"w{i}" for i in range(5)], stream_id=f"answer-{message_id}")
-'''
+"""
 
-USER_TESTS = '''
+USER_TESTS = """
 import streamstraight_server
 
 import app
@@ -44,7 +44,7 @@ def test_second_answer_through_a_refused_connection(streamstraight):
     assert streamstraight.stream_ids() == ["answer-1"]
     assert streamstraight.wait_for_end("answer-1").data == WORDS
     print("PLUGIN FROM", streamstraight_server.__file__)
-'''
+"""
 
 
 def test_fixture_sees_only_this_tests_streams(streamstraight: StreamstraightFixture) -> None:
