@@ -91,6 +91,7 @@ class AsyncTee(PlainForGuard):
         self._sent = 0
         self._source_error: BaseException | None = None
         self._server_error: BaseException | None = None
+        self._source_done = False  # the sender has taken the source's last item
         self._done = AsyncEvent()
         with _RUNNING_GUARD:
             _RUNNING.add(self)
@@ -176,7 +177,7 @@ class AsyncTee(PlainForGuard):
     async def _send_all(self) -> None:
         try:
             await self._stream_to_server()
-        except BaseException as exc:
+        except Exception as exc:
             if self._source_error is None:
                 self._server_error = exc
                 logger.error(
@@ -185,9 +186,11 @@ class AsyncTee(PlainForGuard):
                     self.stream_id,
                     exc,
                 )
-                await self._discard_rest()
-            if not isinstance(exc, Exception):
-                raise
+                if not self._source_done:
+                    await self._discard_rest()
+        except BaseException as exc:  # cancelled: the pump is being stopped as well
+            self._server_error = exc
+            raise
         finally:
             with _RUNNING_GUARD:
                 _RUNNING.discard(self)
@@ -198,6 +201,8 @@ class AsyncTee(PlainForGuard):
         async with self._writer as writer:
             while True:
                 item = await self._to_server.get()
+                if isinstance(item, (_End, _Failed)):
+                    self._source_done = True
                 if isinstance(item, _End):
                     return
                 if isinstance(item, _Failed):

@@ -92,6 +92,7 @@ class Tee(PlainForGuard):
         self._sent = 0
         self._source_error: BaseException | None = None
         self._server_error: BaseException | None = None
+        self._source_done = False  # the sender has taken the source's last item
         self._done = Event()
         with _RUNNING_GUARD:
             _RUNNING.add(self)
@@ -177,7 +178,7 @@ class Tee(PlainForGuard):
     def _send_all(self) -> None:
         try:
             self._stream_to_server()
-        except BaseException as exc:
+        except Exception as exc:
             if self._source_error is None:
                 self._server_error = exc
                 logger.error(
@@ -186,9 +187,11 @@ class Tee(PlainForGuard):
                     self.stream_id,
                     exc,
                 )
-                self._discard_rest()
-            if not isinstance(exc, Exception):
-                raise
+                if not self._source_done:
+                    self._discard_rest()
+        except BaseException as exc:  # cancelled: the pump is being stopped as well
+            self._server_error = exc
+            raise
         finally:
             with _RUNNING_GUARD:
                 _RUNNING.discard(self)
@@ -199,6 +202,8 @@ class Tee(PlainForGuard):
         with self._writer as writer:
             while True:
                 item = self._to_server.get()
+                if isinstance(item, (_End, _Failed)):
+                    self._source_done = True
                 if isinstance(item, _End):
                     return
                 if isinstance(item, _Failed):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from streamstraight_server import (
     StreamError,
     StreamstraightServerError,
 )
+from streamstraight_server._async.tee import AsyncTee
 from streamstraight_server._shims._async import monotonic, sleep
 from streamstraight_server.devserver import StreamSnapshot, ThreadedDevServer
 from tests.helpers import closed_port, snapshot, stored
@@ -81,15 +83,23 @@ async def test_response_closed_early_leaves_the_stream_to_complete(
 async def test_abandoned_tee_and_client_are_not_collected_mid_flight(
     server: ThreadedDevServer, options: dict[str, Any]
 ) -> None:
-    def start() -> None:
+    def start() -> weakref.ref[AsyncTee]:
         tee = AsyncStreamstraight(**options).tee(words(25, delay=0.01), stream_id="orphan")
         assert not tee.done
+        return weakref.ref(tee)
 
-    start()
+    orphan = start()
     gc.collect()
+    tee = orphan()
+    assert tee is not None and not tee.done  # kept alive by its running work, not by us
+    del tee
     snap = await ended(server, "orphan")
     assert snap.end_reason == "completed"
     assert stored(server, "orphan") == expected(25)
+    deadline = monotonic() + 10
+    while (tee := orphan()) is not None and not tee.done and monotonic() < deadline:
+        del tee
+        await sleep(0.02)
 
 
 async def test_source_error_ends_the_stream_and_reaches_the_response(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +20,7 @@ from streamstraight_server import (
     StreamstraightServerError,
 )
 from streamstraight_server._shims._sync import monotonic, sleep
+from streamstraight_server._sync.tee import Tee
 from streamstraight_server.devserver import StreamSnapshot, ThreadedDevServer
 from tests.helpers import closed_port, snapshot, stored
 
@@ -80,15 +82,23 @@ def test_response_closed_early_leaves_the_stream_to_complete(
 def test_abandoned_tee_and_client_are_not_collected_mid_flight(
     server: ThreadedDevServer, options: dict[str, Any]
 ) -> None:
-    def start() -> None:
+    def start() -> weakref.ref[Tee]:
         tee = Streamstraight(**options).tee(words(25, delay=0.01), stream_id="orphan")
         assert not tee.done
+        return weakref.ref(tee)
 
-    start()
+    orphan = start()
     gc.collect()
+    tee = orphan()
+    assert tee is not None and not tee.done  # kept alive by its running work, not by us
+    del tee
     snap = ended(server, "orphan")
     assert snap.end_reason == "completed"
     assert stored(server, "orphan") == expected(25)
+    deadline = monotonic() + 10
+    while (tee := orphan()) is not None and not tee.done and monotonic() < deadline:
+        del tee
+        sleep(0.02)
 
 
 def test_source_error_ends_the_stream_and_reaches_the_response(
