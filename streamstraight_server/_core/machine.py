@@ -41,6 +41,7 @@ from .errors import (
     EndTimeoutError,
     HandshakeRejectedError,
     StreamError,
+    StreamstraightServerAbortError,
     StreamstraightServerError,
     WriterClosedError,
     root_cause,
@@ -123,6 +124,7 @@ class StreamMachine:
         self.generation = 0
         self._linked = False  # the handshake of the current generation is done
         self._dropped_early = False  # the current generation dropped before handshake_ok
+        self._closed_while_connecting = False
         self._info_seen = False
         self._info_deadline: float | None = None
         self._attempts = 0  # failed connection attempts since the last success
@@ -139,7 +141,7 @@ class StreamMachine:
         self.end_only = False
         #: while a writer waits, an ack wakes it only once this seq is confirmed
         self.wake_at = -1
-        self.last_activity = 0.0
+        self._last_beat_sent = 0
 
     def __repr__(self) -> str:
         window = self.window
@@ -178,6 +180,10 @@ class StreamMachine:
 
     def _check_usable(self) -> None:
         self.raise_if_failed()
+        if self.state is State.CLOSED and self._closed_while_connecting:
+            raise StreamstraightServerAbortError(
+                "connect aborted: close() or disconnect() was called while connecting"
+            )
         if self.state is State.CLOSED:
             raise WriterClosedError(
                 f"stream {self.stream_id!r}: closed by close() or disconnect(); open a new "
@@ -532,7 +538,7 @@ class StreamMachine:
 
     # -- the writer's calls -------------------------------------------------------------
 
-    def send(self, data: str, size: int, now: float) -> int:
+    def send(self, data: str, size: int) -> int:
         """Take one encoded chunk; returns its seq, to be emitted on the current connection,
         or -1 when the writer must first wait for ``Goal.ROOM``."""
         if self.state is not State.OPEN:
@@ -543,7 +549,6 @@ class StreamMachine:
             if not self.end_only:
                 return -1
             window.evict_for(size)
-        self.last_activity = now
         return window.add(data, size)
 
     def ready(self, goal: Goal, size: int = 0) -> bool:
@@ -621,6 +626,7 @@ class StreamMachine:
                 self.stream_id,
                 self.window.sent,
             )
+        self._closed_while_connecting = self.state is State.CONNECTING
         self.state = State.CLOSED
         self._actions.clear()
 
@@ -693,11 +699,12 @@ class StreamMachine:
                 candidates.append(self._ack_wait_since + min(ACK_PROBE, self._ack_timeout()))
         return min(candidates) if candidates else None
 
-    def heartbeat_due(self, now: float, interval: float) -> bool:
-        if self.state is not State.OPEN or now - self.last_activity < interval:
-            return False
-        self.last_activity = now
-        return True
+    def heartbeat_due(self) -> bool:
+        """Called every heartbeat interval: True when nothing was sent since the last call."""
+        sent = self.window.sent
+        idle = sent == self._last_beat_sent
+        self._last_beat_sent = sent
+        return idle and self.state is State.OPEN
 
 
 def _describe(error: BaseException | None) -> str:
