@@ -35,7 +35,11 @@ class Faults:
 
 @dataclass
 class DevServerConfig:
-    """Settings of a dev server; all durations are seconds."""
+    """Settings of a dev server; all durations are seconds.
+
+    ``viewer_token`` opens the viewer and ``/api/*`` (random when None); ``allowed_hosts`` and
+    ``cors_origins`` widen the ``Host`` allow-list and Socket.IO CORS (see ``access``).
+    """
 
     host: str = "127.0.0.1"
     port: int = 0
@@ -47,4 +51,7 @@ class DevServerConfig:
     consumer_wait: float = 30.0
     retention: float = 3600.0
     max_chunk_bytes: int = 1_048_576
+    viewer_token: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = ()
     faults: Faults = field(default_factory=Faults)
