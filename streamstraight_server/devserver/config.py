@@ -20,6 +20,10 @@ class Faults:
     - ``error_after_chunks`` / ``error_code``: after a producer connection has received that many
       chunks (the last is stored and acked), send ``stream:error`` with ``error_code``, end the
       stream with ``producer-error`` and disconnect the producer. Fires once, then resets.
+    - ``echo_credentials``: behave like a careless server that echoes what it was sent, to test
+      that clients scrub it: a refused token request (401) and a refused producer or consumer
+      handshake quote the ``Authorization`` header or the consumer's token, and the
+      ``stream:error`` of ``error_after_chunks`` quotes the producer's ``Authorization`` header.
 
     Stopping and restarting the server mid-stream is ``DevServer.restart(down_for)``.
     """
@@ -31,6 +35,7 @@ class Faults:
     withhold_end_ack: bool = False
     error_after_chunks: int | None = None
     error_code: str = "internal"
+    echo_credentials: bool = False
 
 
 @dataclass

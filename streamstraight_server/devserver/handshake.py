@@ -61,10 +61,17 @@ def stream_id_problem(stream_id: object) -> str | None:
     return None
 
 
-def check_producer(environ: dict[str, Any], auth: Any, api_key: str) -> tuple[str, bool]:
-    """A producer's stream id and ``overwriteExistingStream``, or ``Refused``."""
-    if not api_key_ok(environ.get("HTTP_AUTHORIZATION"), api_key):
-        raise Refused("invalid or missing API key", "unauthorized")
+def check_producer(
+    environ: dict[str, Any], auth: Any, api_key: str, *, echo: bool = False
+) -> tuple[str, bool]:
+    """A producer's stream id and ``overwriteExistingStream``, or ``Refused``.
+
+    ``echo`` (the ``echo_credentials`` fault) quotes the rejected header in the refusal.
+    """
+    authorization = environ.get("HTTP_AUTHORIZATION")
+    if not api_key_ok(authorization, api_key):
+        quoted = f" (got Authorization: {authorization})" if echo else ""
+        raise Refused("invalid or missing API key" + quoted, "unauthorized")
     if not isinstance(auth, dict):
         raise Refused("missing auth payload", "bad-request")
     role = auth.get("role")
@@ -79,12 +86,13 @@ def check_producer(environ: dict[str, Any], auth: Any, api_key: str) -> tuple[st
     return stream_id, overwrite
 
 
-def check_consumer(auth: dict[str, Any], issuer: TokenIssuer) -> str:
-    """The stream id a consumer asks for, or ``Refused``."""
+def check_consumer(auth: dict[str, Any], issuer: TokenIssuer, *, echo: bool = False) -> str:
+    """The stream id a consumer asks for, or ``Refused`` (quoting the token when ``echo``)."""
     try:
         issuer.verify(auth.get("token"))
     except TokenError as exc:
-        raise Refused(f"consumer token rejected: {exc}", "unauthorized") from exc
+        quoted = f" (got token {auth.get('token')})" if echo else ""
+        raise Refused(f"consumer token rejected: {exc}{quoted}", "unauthorized") from exc
     return _version_and_stream_id(auth)
 
 

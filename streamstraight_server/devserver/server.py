@@ -83,7 +83,7 @@ class ServerRun:
             middlewares=[access_middleware(policy, viewer)], client_max_size=buffer_bytes
         )
         self.sio.attach(self.app, socketio_path=SOCKETIO_PATH)
-        add_http_routes(self.app, api_key, issuer)
+        add_http_routes(self.app, api_key, issuer, lambda: config.faults)
         self.app.router.add_get("/", self.hub.page)
         self.app.router.add_get("/api/streams", self.hub.streams)
         self.app.router.add_get("/api/events", self.hub.events)
