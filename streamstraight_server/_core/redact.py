@@ -7,6 +7,7 @@ and anything shaped like a JWT, with ``***``.
 
 from __future__ import annotations
 
+import logging
 import re
 
 MASK = "***"
@@ -32,3 +33,20 @@ def scrub(text: str, *secrets: str | None) -> str:
         if len(secret.strip()) >= _MIN_SECRET:
             text = text.replace(secret, MASK)
     return _JWT.sub(MASK, text)
+
+
+class ScrubbingFilter(logging.Filter):
+    """A logging filter that scrubs each record's text (secrets given here, and JWTs).
+
+    For loggers handed to a library that logs what it sends, such as python-socketio's and
+    engineio's packet logs: a consumer's CONNECT packet carries its token.
+    """
+
+    def __init__(self, *secrets: str | None) -> None:
+        super().__init__()
+        self._secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = scrub(record.getMessage(), *self._secrets)
+        record.args = None
+        return True
