@@ -15,8 +15,17 @@ class Resources:
     tasks: frozenset[int]
 
 
+def _open(fd: int) -> bool:
+    try:
+        os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return False
+    return True
+
+
 def _fds() -> frozenset[int]:
-    return frozenset(int(fd) for fd in os.listdir("/proc/self/fd"))
+    # the listing holds the descriptor that read the folder, closed by now: drop it
+    return frozenset(fd for fd in map(int, os.listdir("/proc/self/fd")) if _open(fd))
 
 
 def _tasks() -> frozenset[int]:

@@ -49,6 +49,38 @@ def engineio_buffer_bytes(max_chunk_bytes: int) -> int:
     return 6 * max_chunk_bytes + _FRAMING_BYTES
 
 
+class PingReaper:
+    """Cancels Engine.IO's ping task of a socket once the socket has closed.
+
+    Engine.IO's server starts one task per socket that sleeps ``ping_interval`` (25 s) before it
+    looks at the socket again, so every closed socket stays in memory that long: a thousand
+    short streams hold megabytes. The reaper sees those tasks start and cancels the ones whose
+    socket has closed on each sweep.
+    """
+
+    def __init__(self, eio: Any) -> None:
+        self._tasks: dict[asyncio.Task[Any], Any] = {}
+        start = eio.start_background_task
+
+        def start_background_task(target: Any, *args: Any, **kwargs: Any) -> Any:
+            task = start(target, *args, **kwargs)
+            owner = getattr(target, "__self__", None)
+            if isinstance(task, asyncio.Task) and getattr(owner, "closed", None) is not None:
+                self._tasks[task] = owner
+                task.add_done_callback(self._forget)
+            return task
+
+        eio.start_background_task = start_background_task
+
+    def _forget(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.pop(task, None)
+
+    def reap(self) -> None:
+        for task, socket in list(self._tasks.items()):
+            if socket.closed:
+                task.cancel()
+
+
 class ServerRun:
     """One listening incarnation: a Socket.IO server and an aiohttp app on one port."""
 
@@ -76,6 +108,7 @@ class ServerRun:
             engineio_logger=False,
         )
         self.connections = Connections(self.sio)
+        self.pings = PingReaper(self.sio.eio)
         self.producers = ProducerRole(self.connections, config, store, api_key)
         self.consumers = ConsumerRole(self.connections, config, store, issuer)
         viewer = ViewerAccess(viewer_token, api_key, lambda: self.port)
@@ -157,6 +190,7 @@ class ServerRun:
         interval = min(max(interval, 0.02), 1.0)
         while True:
             await asyncio.sleep(interval)
+            self.pings.reap()
             try:
                 await self.producers.expire_streams()
             except Exception:
