@@ -43,6 +43,7 @@ from .errors import (
     StreamError,
     StreamstraightServerError,
     WriterClosedError,
+    root_cause,
 )
 from .options import ServerOptions
 from .protocol import EndPayload, ProducerEndReason, last_seq_for
@@ -227,6 +228,15 @@ class StreamMachine:
         self._last_failure = error
         self._attempts += 1
         resuming = self.state is not State.CONNECTING
+        if (
+            resuming
+            and isinstance(error, HandshakeRejectedError)
+            and error.code == "stream-ended"
+            and self._end_reason is not None
+        ):
+            # our END may have been stored before the connection dropped
+            self._refused_as_ended(error.details)
+            return
         if isinstance(error, StreamstraightServerError):
             if resuming:
                 self.fail(
@@ -245,16 +255,32 @@ class StreamMachine:
         elif self._attempts >= self._attempts_allowed:
             kind = ConnectTimeoutError if isinstance(error, TimeoutError) else ConnectError
             attempts = self._attempts
+            root = root_cause(error)
+            shown = error if isinstance(error, TimeoutError) else root
             self.fail(
                 kind(
                     f"could not connect to {self.options.base_url} after {attempts} attempt"
-                    f"{'s' if attempts > 1 else ''}: {_describe(error)}",
+                    f"{'s' if attempts > 1 else ''}: {_describe(shown)}",
                     attempts=attempts,
                 ),
-                cause=error,
+                cause=root,
             )
             return
         self._connect(retry_delay(self.options.connect_retry_delay_ms, self._attempts - 1), now)
+
+    def _refused_as_ended(self, details: dict[str, Any]) -> None:
+        raw = details.get("lastSeq", "absent")
+        reason = details.get("endReason")
+        if type(raw) is not int and raw is not None:
+            self.fail(
+                ConnectionLostError(
+                    "the connection dropped during END and the server now refuses the stream as "
+                    "ended without saying which chunks it holds; the stream may be incomplete"
+                )
+            )
+            return
+        held_through = 0 if raw is None else raw + 1
+        self._resumed_after_end(held_through, reason if isinstance(reason, str) else None)
 
     def _resume_exhausted(self, now: float) -> bool:
         started = self._resume_started if self._resume_started is not None else now
@@ -678,7 +704,7 @@ def _describe(error: BaseException | None) -> str:
     if error is None:
         return "unknown error"
     text = str(error)
-    return text if text else type(error).__name__
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _short(value: Any) -> str:

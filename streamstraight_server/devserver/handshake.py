@@ -28,9 +28,15 @@ class Refused(socketio.exceptions.ConnectionRefusedError):  # type: ignore[misc]
     payload is set directly instead.
     """
 
-    def __init__(self, message: str, code: str, retry_in_ms: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        code: str,
+        retry_in_ms: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
-        args: dict[str, Any] = {"message": message, "code": code}
+        args: dict[str, Any] = {"message": message, "code": code, **(extra or {})}
         if retry_in_ms is not None:
             args["retryInMs"] = retry_in_ms
         self.error_args = args

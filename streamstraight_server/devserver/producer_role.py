@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from streamstraight_server._core.protocol import (
     EV_ACK,
@@ -15,6 +15,7 @@ from streamstraight_server._core.protocol import (
     PRODUCER_END_REASONS,
     AckPayload,
     EndAck,
+    StreamEndReason,
     StreamInfoPayload,
 )
 
@@ -76,9 +77,15 @@ class ProducerRole(Role):
         if state is None:
             return self.store.create(stream_id)
         if state.ended:
+            # lastSeq and endReason (our addition) let a producer whose END answer was lost
+            # see that the stream it is resuming ended with its own END and every chunk
             raise Refused(
                 f"stream {stream_id!r} has ended; set overwriteExistingStream to replace it",
                 "stream-ended",
+                extra={
+                    "lastSeq": state.chunks[-1].seq if state.chunks else None,
+                    "endReason": state.end_reason,
+                },
             )
         if state.producer_sid is not None:
             raise Refused(f"stream {stream_id!r} already has a connected producer", "stream-busy")
@@ -99,6 +106,10 @@ class ProducerRole(Role):
             "lastSeq": state.chunks[-1].seq if state.chunks else None,
             "ended": state.ended,
         }
+        if state.ended:
+            # not in the published protocol: lets a producer whose END answer was lost tell
+            # its own END from any other
+            info["endReason"] = cast(StreamEndReason, state.end_reason)
         await self.sio.emit(EV_INFO, info, to=session.sid)
 
     def disconnected(self, session: ProducerSession) -> None:
