@@ -144,13 +144,13 @@ def main() -> int:
             server = stack.enter_context(ThreadedDevServer())
             base_url, api_key = server.base_url, server.api_key
             say(f"Started a local Streamstraight-compatible server at {base_url}")
-            say(f"Its live viewer, while the demo runs: {base_url}/")
+            say(f"Its live viewer, while the demo runs: {server.viewer_url}")
             say(
                 "  (to keep the streams around: run `streamstraight dev` in another terminal,"
                 " paste its two export lines here, and run the demo again)"
             )
         if env_url and env_key and base_url.startswith(("http://127.0.0.1", "http://localhost")):
-            say(f"Watch the streams live in a browser: {base_url}/")
+            say("Watch the streams live in a browser: the viewer URL `streamstraight dev` printed")
         say()
 
         try:

@@ -48,6 +48,7 @@ from .errors import (
 )
 from .options import ServerOptions
 from .protocol import EndPayload, ProducerEndReason, last_seq_for
+from .redact import scrub
 
 logger = logging.getLogger("streamstraight_server")
 
@@ -504,6 +505,7 @@ class StreamMachine:
         message = data.get("message")
         if not isinstance(message, str) or not message:
             message = "an unspecified error"
+        message = scrub(message, self.options.api_key)  # a server may echo what it was sent
         self.fail(
             StreamError(
                 f"the server reported: {message}",
@@ -520,10 +522,11 @@ class StreamMachine:
             redis_id = answer.get("endRedisId")
             self._ended(redis_id if isinstance(redis_id, str) else "")
         elif isinstance(answer, dict) and answer.get("success") is False:
-            error = answer.get("error")
-            self.fail(EndRejectedError(f"the server refused END: {error or 'no reason given'}"))
+            error = scrub(str(answer.get("error") or "no reason given"), self.options.api_key)
+            self.fail(EndRejectedError(f"the server refused END: {error}"))
         else:
-            self.fail(EndRejectedError(f"the server answered END with {_short(answer)}"))
+            shown = scrub(_short(answer), self.options.api_key)
+            self.fail(EndRejectedError(f"the server answered END with {shown}"))
 
     def _ended(self, redis_id: str) -> None:
         self.window.confirm_all()
