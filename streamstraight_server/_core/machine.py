@@ -449,8 +449,12 @@ class StreamMachine:
         )
 
     def ack(self, generation: int, seq: object) -> bool:
-        """``producer:ack``; True when a waiting writer should wake. The per-chunk hot path."""
-        if self.window.note_ack(seq) and generation == self.generation:
+        """``producer:ack``; True when a waiting writer should wake. The per-chunk hot path.
+
+        An ack of an earlier connection is ignored like its other events: it may come from a
+        server that has since restarted without the chunk, and ``stream:info`` says what the
+        server holds now."""
+        if generation == self.generation and self.window.note_ack(seq):
             if self.end_only:
                 self.end_only = False  # acks are back: flow control again, with no new probe
                 logger.info("stream %r: the server confirms chunks again", self.stream_id)
