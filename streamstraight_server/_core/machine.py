@@ -215,7 +215,6 @@ class StreamMachine:
             self.connection_lost(generation, now)
             return
         self._linked = True
-        self._attempts = 0
         if not self._info_seen:
             self._info_deadline = now + min(INFO_WAIT, self.options.connect_timeout)
 
@@ -282,28 +281,25 @@ class StreamMachine:
             # during the handshake: connect() fails, or handshake_ok() sees this flag
             self._dropped_early = True
             return
-        if self.state is State.CONNECTING:
+        if self.state in (State.CONNECTING, State.RESUMING):
+            # the attempt dropped before stream:info: it counts as a failed attempt
             self.connect_failed(generation, ConnectionError("the connection closed"), now)
             return
-        if self.state is not State.RESUMING:
-            logger.warning(
-                "stream %r: connection lost with %d of %d chunks confirmed; resuming",
-                self.stream_id,
-                self.window.acked_through,
-                self.window.sent,
-            )
-            self.state = State.RESUMING
-            self._resume_started = now
-            self._attempts = 0
+        logger.warning(
+            "stream %r: connection lost with %d of %d chunks confirmed; resuming",
+            self.stream_id,
+            self.window.acked_through,
+            self.window.sent,
+        )
+        self.state = State.RESUMING
+        self._resume_started = now
+        self._attempts = 0
         if self.options.resume_attempts == 0:
             self._last_failure = ConnectionError("resume_attempts is 0")
             self._fail_resume()
             return
         self._end_deadline = None
-        self._connect(0.0 if self._attempts == 0 else self._retry_delay(), now)
-
-    def _retry_delay(self) -> float:
-        return retry_delay(self.options.connect_retry_delay_ms, max(self._attempts - 1, 0))
+        self._connect(0.0, now)
 
     # -- what the server says -----------------------------------------------------------
 
@@ -314,6 +310,7 @@ class StreamMachine:
         self._info_seen = True
         self._linked = True
         self._info_deadline = None
+        self._attempts = 0  # a connection that answers counts as a success
         data = payload if isinstance(payload, dict) else {}
         raw = data.get("lastSeq")
         last_seq = raw if type(raw) is int and raw >= 0 else None
@@ -327,6 +324,7 @@ class StreamMachine:
     def _info_missing(self, now: float) -> None:
         self._info_deadline = None
         self._info_seen = True
+        self._attempts = 0
         if self.state is State.CONNECTING:
             self._opened(None, False)
         elif self.window.sent > self.window.base or self._end_reason is not None:
