@@ -404,7 +404,10 @@ class StreamMachine:
         if resend:
             self._actions.append(Resend(self.generation, resend))
         self._resume_started = None
-        self._ack_deadline = None if self._ack_wait_since is None else now + self._ack_timeout()
+        if self._ack_wait_since is not None:
+            # the time spent reconnecting is not time the server had to ack: timers restart
+            self._ack_wait_since = now
+            self._ack_deadline = now + self._ack_timeout()
         if self._end_reason is not None:
             self._send_end(now)
         else:
