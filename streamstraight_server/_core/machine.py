@@ -317,7 +317,7 @@ class StreamMachine:
         ended = data.get("ended") is True
         end_reason = data.get("endReason") if isinstance(data.get("endReason"), str) else None
         if self.state is State.CONNECTING:
-            self._opened(last_seq, ended)
+            self._opened(last_seq, ended, now)
         elif self.state is State.RESUMING:
             self._resumed(last_seq, ended, end_reason, now)
 
@@ -326,7 +326,7 @@ class StreamMachine:
         self._info_seen = True
         self._attempts = 0
         if self.state is State.CONNECTING:
-            self._opened(None, False)
+            self._opened(None, False, now)
         elif self.window.sent > self.window.base or self._end_reason is not None:
             self.fail(
                 ConnectionLostError(
@@ -338,7 +338,7 @@ class StreamMachine:
         else:
             self.state = State.OPEN
 
-    def _opened(self, last_seq: int | None, ended: bool) -> None:
+    def _opened(self, last_seq: int | None, ended: bool, now: float) -> None:
         if ended:
             self.fail(
                 HandshakeRejectedError(
@@ -357,7 +357,10 @@ class StreamMachine:
                 last_seq + 1,
             )
             self.window.start_at(last_seq + 1)
-        self.state = State.OPEN
+        if self._end_reason is not None:
+            self._send_end(now)  # end() was called before the connection was open
+        else:
+            self.state = State.OPEN
 
     def _resumed(self, last_seq: int | None, ended: bool, reason: str | None, now: float) -> None:
         """The resume rule: the server must hold at least what it confirmed, or get it again."""
