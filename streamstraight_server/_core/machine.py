@@ -223,7 +223,6 @@ class StreamMachine:
             self.connection_lost(generation, now)
             return
         self._linked = True
-        self._attempts = 0
         if not self._info_seen:
             self._info_deadline = now + min(INFO_WAIT, self.options.connect_timeout)
 
@@ -315,28 +314,25 @@ class StreamMachine:
             # during the handshake: connect() fails, or handshake_ok() sees this flag
             self._dropped_early = True
             return
-        if self.state is State.CONNECTING:
+        if self.state in (State.CONNECTING, State.RESUMING):
+            # the attempt dropped before stream:info: it counts as a failed attempt
             self.connect_failed(generation, ConnectionError("the connection closed"), now)
             return
-        if self.state is not State.RESUMING:
-            logger.warning(
-                "stream %r: connection lost with %d of %d chunks confirmed; resuming",
-                self.stream_id,
-                self.window.acked_through,
-                self.window.sent,
-            )
-            self.state = State.RESUMING
-            self._resume_started = now
-            self._attempts = 0
+        logger.warning(
+            "stream %r: connection lost with %d of %d chunks confirmed; resuming",
+            self.stream_id,
+            self.window.acked_through,
+            self.window.sent,
+        )
+        self.state = State.RESUMING
+        self._resume_started = now
+        self._attempts = 0
         if self.options.resume_attempts == 0:
             self._last_failure = ConnectionError("resume_attempts is 0")
             self._fail_resume()
             return
         self._end_deadline = None
-        self._connect(0.0 if self._attempts == 0 else self._retry_delay(), now)
-
-    def _retry_delay(self) -> float:
-        return retry_delay(self.options.connect_retry_delay_ms, max(self._attempts - 1, 0))
+        self._connect(0.0, now)
 
     # -- what the server says -----------------------------------------------------------
 
@@ -347,21 +343,23 @@ class StreamMachine:
         self._info_seen = True
         self._linked = True
         self._info_deadline = None
+        self._attempts = 0  # a connection that answers counts as a success
         data = payload if isinstance(payload, dict) else {}
         raw = data.get("lastSeq")
         last_seq = raw if type(raw) is int and raw >= 0 else None
         ended = data.get("ended") is True
         end_reason = data.get("endReason") if isinstance(data.get("endReason"), str) else None
         if self.state is State.CONNECTING:
-            self._opened(last_seq, ended)
+            self._opened(last_seq, ended, now)
         elif self.state is State.RESUMING:
             self._resumed(last_seq, ended, end_reason, now)
 
     def _info_missing(self, now: float) -> None:
         self._info_deadline = None
         self._info_seen = True
+        self._attempts = 0
         if self.state is State.CONNECTING:
-            self._opened(None, False)
+            self._opened(None, False, now)
         elif self.window.sent > self.window.base or self._end_reason is not None:
             self.fail(
                 ConnectionLostError(
@@ -373,7 +371,7 @@ class StreamMachine:
         else:
             self.state = State.OPEN
 
-    def _opened(self, last_seq: int | None, ended: bool) -> None:
+    def _opened(self, last_seq: int | None, ended: bool, now: float) -> None:
         if ended:
             self.fail(
                 HandshakeRejectedError(
@@ -392,7 +390,10 @@ class StreamMachine:
                 last_seq + 1,
             )
             self.window.start_at(last_seq + 1)
-        self.state = State.OPEN
+        if self._end_reason is not None:
+            self._send_end(now)  # end() was called before the connection was open
+        else:
+            self.state = State.OPEN
 
     def _resumed(self, last_seq: int | None, ended: bool, reason: str | None, now: float) -> None:
         """The resume rule: the server must hold at least what it confirmed, or get it again."""
@@ -439,7 +440,10 @@ class StreamMachine:
         if resend:
             self._actions.append(Resend(self.generation, resend))
         self._resume_started = None
-        self._ack_deadline = None if self._ack_wait_since is None else now + self._ack_timeout()
+        if self._ack_wait_since is not None:
+            # the time spent reconnecting is not time the server had to ack: timers restart
+            self._ack_wait_since = now
+            self._ack_deadline = now + self._ack_timeout()
         if self._end_reason is not None:
             self._send_end(now)
         else:
@@ -482,8 +486,12 @@ class StreamMachine:
         )
 
     def ack(self, generation: int, seq: object) -> bool:
-        """``producer:ack``; True when a waiting writer should wake. The per-chunk hot path."""
-        if self.window.note_ack(seq) and generation == self.generation:
+        """``producer:ack``; True when a waiting writer should wake. The per-chunk hot path.
+
+        An ack of an earlier connection is ignored like its other events: it may come from a
+        server that has since restarted without the chunk, and ``stream:info`` says what the
+        server holds now."""
+        if generation == self.generation and self.window.note_ack(seq):
             if self.end_only:
                 self.end_only = False  # acks are back: flow control again, with no new probe
                 logger.info("stream %r: the server confirms chunks again", self.stream_id)
