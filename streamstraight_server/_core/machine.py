@@ -399,6 +399,8 @@ class StreamMachine:
         """The resume rule: the server must hold at least what it confirmed, or get it again."""
         window = self.window
         held_through = 0 if last_seq is None else last_seq + 1
+        if last_seq == 0 and window.sent == 0:
+            held_through = 0  # lastSeq 0 also stands for an empty stream
         if ended:
             self._resumed_after_end(held_through, reason)
             return

@@ -70,7 +70,7 @@ def opened(machine: StreamMachine, now: float = 0.0, last_seq: int | None = None
 
 
 def send(machine: StreamMachine, count: int, now: float = 0.0, size: int = 10) -> list[int]:
-    seqs = [machine.send(f"c{machine.sent}", size, now) for _ in range(count)]
+    seqs = [machine.send(f"c{machine.sent}", size) for _ in range(count)]
     assert -1 not in seqs
     return seqs
 
@@ -263,17 +263,17 @@ def test_send_waits_for_room_unless_the_window_is_a_resend_buffer() -> None:
     machine = make(max_in_flight_chunks=2)
     opened(machine)
     send(machine, 2)
-    assert machine.send("x", 1, 0.0) == -1
+    assert machine.send("x", 1) == -1
     assert not machine.ready(Goal.ROOM, 1)
     machine.ack(1, 0)
     assert machine.ready(Goal.ROOM, 1)
-    assert machine.send("x", 1, 0.0) == 2
+    assert machine.send("x", 1) == 2
 
 
 def test_send_before_open_asks_to_wait() -> None:
     machine = make()
     machine.start(0.0)
-    assert machine.send("x", 1, 0.0) == -1
+    assert machine.send("x", 1) == -1
     assert machine.sent == 0
 
 
@@ -298,7 +298,7 @@ def test_resume_when_the_server_holds_what_it_confirmed_resends_the_rest() -> No
     send(machine, 5)
     machine.ack(generation, 1)
     generation = dropped(machine, generation)
-    assert machine.send("x", 1, 1.0) == -1  # resuming: the writer waits
+    assert machine.send("x", 1) == -1  # resuming: the writer waits
     machine.info(generation, info(2), 1.0)  # holds one more than it had confirmed
     resend = single(machine.take_actions(), Resend)
     assert resend.generation == generation
@@ -632,7 +632,7 @@ def test_end_answered_success() -> None:
     )
     assert state(machine) is State.ENDING and not machine.ready(Goal.ENDED)
     with pytest.raises(WriterClosedError):
-        machine.send("x", 1, 1.0)
+        machine.send("x", 1)
     machine.end_answer(generation, {"success": True, "endRedisId": "1-0"})
     assert state(machine) is State.ENDED and machine.ready(Goal.ENDED)
     assert machine.confirmed == 2 and machine.end_redis_id == "1-0"
@@ -795,7 +795,7 @@ def test_end_only_mode_evicts_unconfirmed_chunks_to_make_room() -> None:
     machine = make(max_in_flight_chunks=2, ack_timeout=15.0)
     opened(machine)
     send(machine, 2)
-    assert machine.send("x", 1, 0.0) == -1
+    assert machine.send("x", 1) == -1
     machine.begin_wait(Goal.ROOM, 0.0)
     machine.poll(ACK_PROBE)
     assert machine.end_only and machine.ready(Goal.ROOM, 1)
@@ -890,7 +890,7 @@ def test_a_failed_machine_raises_a_fresh_copy_of_its_error_every_time() -> None:
     assert isinstance(cause, DataLossError)
     raised: list[BaseException] = []
     calls = [
-        lambda: machine.send("x", 1, 2.0),
+        lambda: machine.send("x", 1),
         lambda: machine.ready(Goal.ROOM, 1),
         lambda: machine.ready(Goal.ENDED),
         lambda: machine.end("completed", 2.0),
@@ -932,7 +932,7 @@ def test_a_closed_machine_raises_writer_closed() -> None:
     machine.close()
     assert state(machine) is State.CLOSED and machine.take_actions() == []
     for call in (
-        lambda: machine.send("x", 1, 0.0),
+        lambda: machine.send("x", 1),
         lambda: machine.ready(Goal.FLUSHED),
         lambda: machine.ready(Goal.ENDED),
         lambda: machine.end("completed", 0.0),
@@ -959,7 +959,7 @@ def test_an_ended_machine_refuses_more_chunks_and_stays_ended() -> None:
     machine.take_actions()
     machine.end_answer(generation, {"success": True, "endRedisId": "1-0"})
     with pytest.raises(WriterClosedError, match="has ended"):
-        machine.send("x", 1, 0.0)
+        machine.send("x", 1)
     machine.close()
     machine.connection_lost(generation, 1.0)
     assert state(machine) is State.ENDED and machine.ready(Goal.ENDED)
@@ -997,14 +997,16 @@ def test_next_deadline_is_set_whenever_something_timed_is_pending() -> None:
 def test_heartbeat_is_due_only_while_open_and_idle() -> None:
     machine = make()
     machine.start(0.0)
-    assert not machine.heartbeat_due(100.0, 10.0)
+    assert not machine.heartbeat_due()  # not open yet
     generation = connect_action(machine).generation
     machine.handshake_ok(generation, 0.0)
     machine.info(generation, info(None), 0.0)
+    assert machine.heartbeat_due()  # open, and nothing sent since the last look
     send(machine, 1, now=5.0)
-    assert not machine.heartbeat_due(14.0, 10.0)
-    assert machine.heartbeat_due(15.0, 10.0)
-    assert not machine.heartbeat_due(16.0, 10.0)
+    assert not machine.heartbeat_due()  # a chunk went out during this interval
+    assert machine.heartbeat_due()  # and none during the next
+    machine.close()
+    assert not machine.heartbeat_due()
 
 
 def _frames(error: BaseException) -> list[object]:
@@ -1014,3 +1016,17 @@ def _frames(error: BaseException) -> list[object]:
         frames.append(tb.tb_frame)
         tb = tb.tb_next
     return frames
+
+
+def test_an_empty_stream_ended_during_a_drop_reported_with_last_seq_0_is_delivered() -> None:
+    machine = make()
+    machine.start(0.0)
+    generation = connect_action(machine).generation
+    machine.handshake_ok(generation, 0.0)
+    machine.info(generation, info(None), 0.0)
+    machine.end("completed", 1.0)
+    machine.take_actions()
+    generation = dropped(machine, generation)
+    # PROTOCOL: lastSeq is 0 for both an empty stream and a one-chunk one
+    machine.info(generation, {"lastSeq": 0, "ended": True, "endReason": "completed"}, 2.0)
+    assert machine.state is State.ENDED and machine.error is None

@@ -226,7 +226,7 @@ class StreamAgainstModelServer(RuleBasedStateMachine):
     def _send(self, data: str) -> None:
         machine = self.machine
         try:
-            seq = machine.send(data, len(data), self.now)
+            seq = machine.send(data, len(data))
         except StreamstraightServerError as exc:
             self._writer_raised(exc)
             return
