@@ -149,12 +149,14 @@ class AsyncStreamstraight(PlainWithGuard):
         session = AsyncStreamSession(self.options, stream, on_close=self._forget)
         with self._registry:
             other = self._sessions.get(stream.stream_id)
-            if other is not None:
+            if other is not None and other.live:
                 raise StreamBusyError(
                     f"stream {stream.stream_id!r} already has a live writer in this client; "
                     "close it first (two producers on one stream would interleave chunks)"
                 )
             self._sessions[stream.stream_id] = session
+        if other is not None:
+            await other.close()  # ended but kept open (keep_open=True): its connection goes
         await session.open()  # closes itself, and so leaves the registry, when it fails
         return session
 

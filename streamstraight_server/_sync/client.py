@@ -148,12 +148,14 @@ class Streamstraight(PlainWithGuard):
         session = StreamSession(self.options, stream, on_close=self._forget)
         with self._registry:
             other = self._sessions.get(stream.stream_id)
-            if other is not None:
+            if other is not None and other.live:
                 raise StreamBusyError(
                     f"stream {stream.stream_id!r} already has a live writer in this client; "
                     "close it first (two producers on one stream would interleave chunks)"
                 )
             self._sessions[stream.stream_id] = session
+        if other is not None:
+            other.close()  # ended but kept open (keep_open=True): its connection goes
         session.open()  # closes itself, and so leaves the registry, when it fails
         return session
 

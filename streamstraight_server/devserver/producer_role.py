@@ -38,8 +38,10 @@ class ProducerRole(Role):
     # handshake
 
     def connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
-        stream_id, overwrite = check_producer(environ, auth, self.api_key)
         faults = self.config.faults
+        stream_id, overwrite = check_producer(
+            environ, auth, self.api_key, echo=faults.echo_credentials
+        )
         if faults.refuse_connections > 0:
             faults.refuse_connections -= 1
             raise Refused(
@@ -53,7 +55,7 @@ class ProducerRole(Role):
         state.last_activity = time.monotonic()
         state.disconnected_at = None
         self.store.touched(state)
-        session = ProducerSession(sid, state)
+        session = ProducerSession(sid, state, str(environ.get("HTTP_AUTHORIZATION", "")))
         session.ack_task = self.connections.spawn(self._ack_loop(session))
         self.connections.sessions[sid] = session
         self.connections.spawn(self._send_info(session))
@@ -187,10 +189,10 @@ class ProducerRole(Role):
         self._ack(session, chunk)
         if faults.error_after_chunks is not None and session.received >= faults.error_after_chunks:
             faults.error_after_chunks = None
-            await emit_error(
-                sid,
-                stream_error("injected fault: stream error from the dev server", faults.error_code),
-            )
+            message = "injected fault: stream error from the dev server"
+            if faults.echo_credentials:
+                message += f" (your Authorization: {session.authorization})"
+            await emit_error(sid, stream_error(message, faults.error_code))
             self._end_and_kick(session, "producer-error")
 
     async def on_end(self, sid: str, payload: Any = None, *_: Any) -> Any:

@@ -281,3 +281,20 @@ def test_an_end_whose_answer_was_lost_is_delivered_once_the_server_says_so(
     assert isinstance(results[0], str), results[0]
     snap = server.wait_for_end("lost-answer", timeout=5)
     assert snap.end_reason == "completed" and snap.data == numbers(0, 5)
+
+
+def test_a_stream_kept_open_after_its_end_does_not_block_its_id(
+    server: ThreadedDevServer, options: dict[str, Any]
+) -> None:
+    client = Streamstraight(**options, keep_open=True)
+    with client.stream_writer(stream_id="kept-open") as writer:
+        writer.send("first")
+    assert server.wait_for_end("kept-open", timeout=5).producer_connected  # still connected
+    with client.stream_writer(stream_id="kept-open", overwrite_existing_stream=True) as w:
+        w.send("second")
+    assert stored(server, "kept-open") == ['"second"']
+    client.close()
+    deadline = monotonic() + 3.0
+    while server.wait_for_end("kept-open").producer_connected and monotonic() < deadline:
+        sleep(0.02)
+    assert not server.wait_for_end("kept-open").producer_connected
