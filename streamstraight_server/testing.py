@@ -166,13 +166,7 @@ class StreamstraightFixture:
         self.server.faults = Faults()
         created = self.stream_ids()
         if created:
-            self.server._call(_drop(self.server, created), timeout=10)
-
-
-async def _drop(server: ThreadedDevServer, stream_ids: list[str]) -> None:
-    store = server._server._store
-    for stream_id in stream_ids:
-        store.drop(stream_id)
+            self.server.drop(*created)
 
 
 @pytest.fixture

@@ -100,6 +100,11 @@ class DevServer:
     def stream_ids(self) -> list[str]:
         return list(self._store.streams)
 
+    def drop(self, *stream_ids: str) -> None:
+        """Forget these streams, as if their retention had run out."""
+        for stream_id in stream_ids:
+            self._store.drop(stream_id)
+
     async def wait_for_end(self, stream_id: str, timeout: float = 10.0) -> StreamSnapshot:
         """Wait until the stream exists and has ended; raise ``TimeoutError`` otherwise."""
         deadline = time.monotonic() + timeout
@@ -248,6 +253,14 @@ class ThreadedDevServer:
             return self._server.stream_ids()
 
         return self._call(take(), timeout=10)
+
+    def drop(self, *stream_ids: str) -> None:
+        """Forget these streams, as if their retention had run out."""
+
+        async def forget() -> None:
+            self._server.drop(*stream_ids)
+
+        self._call(forget(), timeout=10)
 
     def wait_for_end(self, stream_id: str, timeout: float = 10.0) -> StreamSnapshot:
         return self._call(self._server.wait_for_end(stream_id, timeout), timeout=timeout + 5)
