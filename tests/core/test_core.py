@@ -134,3 +134,13 @@ def test_token_cache_refreshes_before_expiry() -> None:
     assert "ey" not in repr(cache)
     with pytest.raises(StreamstraightTokenError, match="not a readable JWT"):
         token_claims("not-a-jwt")
+
+
+def test_retry_delays_double_with_jitter_and_are_capped() -> None:
+    from streamstraight_server._core.backoff import MAX_RETRY_WAIT, retry_delay
+
+    for retry in range(4):
+        delay = retry_delay(500, retry)
+        assert 0.25 * 2**retry <= delay <= 0.75 * 2**retry
+    assert MAX_RETRY_WAIT / 2 <= retry_delay(600_000, 0) <= MAX_RETRY_WAIT
+    assert MAX_RETRY_WAIT / 2 <= retry_delay(500, 99) <= MAX_RETRY_WAIT
