@@ -11,7 +11,7 @@ help:
 	@echo "make demo       run the demo: local server, a producer in both flavours, a live consumer"
 	@echo "make test       unasync check, ruff, mypy --strict and the whole test suite"
 	@echo "make unasync    regenerate the blocking twin (_sync/) from the async source"
-	@echo "make bench      benchmarks, figures side by side"
+	@echo "make bench      benchmarks against the Node Socket.IO sink; writes BENCHMARKS.md"
 	@echo "make dev        run the local Streamstraight-compatible server"
 
 $(INSTALLED): pyproject.toml
@@ -57,8 +57,15 @@ unit: $(INSTALLED) $(BROWSER)
 
 test: lint typecheck unit
 
-bench: $(INSTALLED)
-	$(BIN)/python benchmarks/run.py
+# The Node benchmark sink and producer: socket.io from the npm registry, pinned by the lockfile.
+BENCH_NODE := benchmarks/node_modules/.package-lock.json
+
+$(BENCH_NODE): benchmarks/package.json benchmarks/package-lock.json
+	cd benchmarks && npm ci --no-audit --no-fund --loglevel=error
+
+# BENCH_ARGS=--quick for a short run that prints its tables and writes nothing.
+bench: $(INSTALLED) $(BENCH_NODE)
+	$(BIN)/python benchmarks/run.py $(if $(BENCH_ARGS),$(BENCH_ARGS),--write BENCHMARKS.md)
 
 clean:
 	rm -rf $(VENV) dist build *.egg-info .mypy_cache .ruff_cache .pytest_cache
