@@ -63,7 +63,7 @@ import tokenize_rt  # type: ignore[import-untyped, unused-ignore]
 PROJECT_NAMES: dict[str, str] = {
     "AsyncStreamstraight": "Streamstraight",
     "AsyncStreamWriter": "StreamWriter",
-    "AsyncProducerSession": "ProducerSession",
+    "AsyncStreamSession": "StreamSession",
     "AsyncSocket": "Socket",
     "AsyncEvent": "Event",
     "AsyncLock": "Lock",

@@ -1,4 +1,4 @@
-"""The producer client."""
+"""The producer client: one per application, shared by every request, task or thread."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
-from .._core.errors import ConfigurationError, WriterClosedError
+from .._core.errors import ConfigurationError, StreamBusyError, WriterClosedError
+from .._core.machine import State
 from .._core.options import ServerOptions, StreamOptions, split_options
 from .._core.tokens import TokenCache
-from .._shims._async import AnyIterable, iterate
-from .session import AsyncProducerSession
+from .._shims._async import AnyIterable, AsyncLock, StateGuard, iterate
+from .session import AsyncStreamSession
 from .tokens import request_client_token
 from .writer import AsyncStreamWriter
 
@@ -22,15 +23,17 @@ logger = logging.getLogger("streamstraight_server")
 class AsyncStreamstraight:
     """Streamstraight producer client.
 
-    Options come as keywords, as the official SDK's two dicts, or both::
+    Create one per application and share it: each writer opens a connection of its own. ::
 
-        client = AsyncStreamstraight(api_key="...", stream_id="answer-42")
-        async with client.stream_writer() as writer:
+        client = AsyncStreamstraight(api_key="...")
+        async with client.stream_writer(stream_id="answer-42") as writer:
             await writer.send({"delta": "Hello"})
 
     ``api_key`` defaults to ``STREAMSTRAIGHT_API_KEY`` and ``base_url`` to
-    ``STREAMSTRAIGHT_API_BASE_URL``, then the hosted service. Stream options given here are
-    used by ``stream_writer()`` and ``stream()`` until ``connect()`` names another stream.
+    ``STREAMSTRAIGHT_API_BASE_URL``, then the hosted service. Options come as keywords, as the
+    official SDK's two dicts, or both. Stream options given here (``encoder``, ...) are the
+    defaults of every stream; a ``stream_id`` given here is the official SDK's "current stream",
+    written by ``stream_writer()`` and ``stream()`` without arguments.
     """
 
     def __init__(
@@ -41,94 +44,149 @@ class AsyncStreamstraight:
     ) -> None:
         server_kw, stream_kw = split_options(options)
         self.options = ServerOptions.build(server_options, **server_kw)
+        defaults = StreamOptions.defaults(stream_options, **stream_kw)
+        self._stream_defaults = {k: v for k, v in defaults.items() if k != "stream_id"}
         self._stream: StreamOptions | None = (
-            StreamOptions.build(stream_options, **stream_kw)
-            if stream_options is not None or stream_kw
-            else None
+            StreamOptions.build(defaults) if "stream_id" in defaults else None
         )
-        self._session: AsyncProducerSession | None = None
+        self._sessions: dict[str, AsyncStreamSession] = {}
+        self._registry = StateGuard()
+        self._current: AsyncStreamSession | None = None
+        self._current_lock = AsyncLock()
         self._tokens = TokenCache()
 
     def __repr__(self) -> str:
         stream = self._stream.stream_id if self._stream else None
         return (
             f"<AsyncStreamstraight base_url={self.options.base_url!r} stream_id={stream!r} "
-            f"connected={self.connected}>"
+            f"writers={len(self._sessions)}>"
         )
 
     @property
     def connected(self) -> bool:
-        return self._session is not None and self._session.connected
+        """Whether the current stream (see ``connect()``) is connected."""
+        return self._current is not None and self._current.connected
 
-    async def connect(
-        self, stream_options: Mapping[str, Any] | StreamOptions | None = None, **options: Any
-    ) -> None:
-        """Connect to a stream (the official SDK's ``connect``), with retries for transient
-        failures. A rejected API key or a refused stream fails at once."""
-        if stream_options is None and not options and self._stream is None:
-            raise ConfigurationError("connect() needs stream options: pass stream_id=...")
-        stream = (
-            StreamOptions.build(stream_options, **options)
-            if stream_options is not None or options
-            else self._stream
-        )
-        assert stream is not None
-        current = self._session
-        mid_stream = current is not None and current.window.sent and not current.closed
-        if current is not None and not current.ended and (current.connected or mid_stream):
-            if current.stream.stream_id == stream.stream_id:
-                # a session that dropped mid-stream resumes on its next call, keeping its window
-                logger.info("stream %r: already connected", stream.stream_id)
-                return
-            raise ConfigurationError(
-                f"already writing stream {current.stream.stream_id!r}; close its writer or "
-                "call disconnect() before connecting to another"
-            )
-        if current is not None:
-            await current.close()
-        self._stream = stream
-        session = AsyncProducerSession(self.options, stream)
-        self._session = session
-        try:
-            await session.open()
-        except BaseException:
-            await session.close()
-            self._session = None
-            raise
+    # -- streams -------------------------------------------------------------------------
 
-    async def _writable_session(self) -> AsyncProducerSession:
-        session = self._session
-        if session is not None and session.ended and session.connected:
-            raise WriterClosedError(
-                f"stream {session.stream.stream_id!r} has ended; call connect() with another "
-                "stream_id to write again"
-            )
-        if session is None or session.ended or not session.connected:
-            if self._stream is None:
-                raise ConfigurationError(
-                    "no stream to write: pass stream_id=... to the client or call connect() first"
-                )
-            await self.connect(self._stream)
-            session = self._session
-            assert session is not None
-        return session
+    def stream_writer(
+        self, stream_id: str | None = None, **stream_options: Any
+    ) -> AsyncStreamWriter:
+        """A writer for stream ``stream_id``, with a connection of its own, opened on entry.
 
-    def stream_writer(self) -> AsyncStreamWriter:
-        """A writer for the current stream; it connects on entry if needed."""
-        return AsyncStreamWriter(self)
+        Stream options (``overwrite_existing_stream``, ``encoder``, ``keep_open``) override the
+        client's. Without arguments, the writer writes the current stream (see ``connect()``).
+        """
+        if stream_id is None and not stream_options:
+            return AsyncStreamWriter(self, None)
+        return AsyncStreamWriter(self, self._stream_options(stream_id, stream_options))
 
-    async def stream(self, source: AnyIterable) -> int:
+    async def stream(
+        self, source: AnyIterable, stream_id: str | None = None, **stream_options: Any
+    ) -> int:
         """Send every chunk of ``source``, end the stream, and return how many chunks were sent.
 
         ``source`` is any iterable; the asyncio client also takes asynchronous iterables.
         """  # unasync: keep
         chunks = iterate(source)
         sent = 0
-        async with self.stream_writer() as writer:
+        async with self.stream_writer(stream_id, **stream_options) as writer:
             async for chunk in chunks:
                 if await writer.send(chunk) is not None:
                     sent += 1
         return sent
+
+    def _stream_options(self, stream_id: str | None, given: Mapping[str, Any]) -> StreamOptions:
+        if stream_id is None:
+            raise ConfigurationError(
+                "stream options need a stream: pass stream_id=... as well "
+                f"(got {', '.join(sorted(given))})"
+            )
+        return StreamOptions.build({**self._stream_defaults, **given, "stream_id": stream_id})
+
+    async def _session_for(self, stream: StreamOptions | None) -> AsyncStreamSession:
+        """A connected session: a new one for ``stream``, or the current stream's for None."""
+        if stream is None:
+            return await self._current_session()
+        return await self._open(stream)
+
+    async def _open(self, stream: StreamOptions) -> AsyncStreamSession:
+        session = AsyncStreamSession(self.options, stream, on_close=self._forget)
+        with self._registry:
+            other = self._sessions.get(stream.stream_id)
+            if other is not None:
+                raise StreamBusyError(
+                    f"stream {stream.stream_id!r} already has a live writer in this client; "
+                    "close it first (two producers on one stream would interleave chunks)"
+                )
+            self._sessions[stream.stream_id] = session
+        await session.open()  # closes itself, and so leaves the registry, when it fails
+        return session
+
+    def _forget(self, session: AsyncStreamSession) -> None:
+        with self._registry:
+            if self._sessions.get(session.stream.stream_id) is session:
+                del self._sessions[session.stream.stream_id]
+
+    # -- the official SDK's current stream -----------------------------------------------
+
+    async def connect(
+        self, stream_options: Mapping[str, Any] | StreamOptions | None = None, **options: Any
+    ) -> None:
+        """Connect the current stream (the official SDK's ``connect``), with retries for
+        transient failures; a rejected API key or a refused stream fails at once.
+
+        Connecting again to the stream already connected (or resuming after a drop) does
+        nothing; after a stream has ended or failed it starts afresh with the options given.
+        """
+        if stream_options is None and not options:
+            if self._stream is None:
+                raise ConfigurationError("connect() needs stream options: pass stream_id=...")
+            stream = self._stream
+        else:
+            given = StreamOptions.defaults(stream_options, **options)
+            stream = StreamOptions.build({**self._stream_defaults, **given})
+        async with self._current_lock:
+            await self._connect_current(stream)
+
+    async def _connect_current(self, stream: StreamOptions) -> AsyncStreamSession:
+        current = self._current
+        if current is not None and current.live:
+            if current.stream.stream_id == stream.stream_id:
+                return current
+            raise ConfigurationError(
+                f"already writing stream {current.stream.stream_id!r}; close its writer or "
+                "call disconnect() before connecting to another"
+            )
+        if current is not None:
+            await current.close()
+            self._current = None
+        self._stream = stream
+        self._current = await self._open(stream)
+        return self._current
+
+    async def _current_session(self) -> AsyncStreamSession:
+        async with self._current_lock:
+            current = self._current
+            if (
+                current is not None
+                and current.machine.state is State.ENDED
+                and current.stream.keep_open
+                and current.connected
+            ):
+                raise WriterClosedError(
+                    f"stream {current.stream.stream_id!r} has ended; call connect() with "
+                    "another stream_id to write again"
+                )
+            if current is not None and current.live and current.machine.state is not State.ENDING:
+                return current
+            if self._stream is None:
+                raise ConfigurationError(
+                    "no stream to write: pass stream_id=... to stream_writer() or to the client"
+                )
+            return await self._connect_current(self._stream)
+
+    # -- tokens --------------------------------------------------------------------------
 
     async def fetch_client_token(self) -> str:
         """A short-lived token for a browser to read streams with.
@@ -145,11 +203,21 @@ class AsyncStreamstraight:
             self._tokens.put(token)
         return token
 
-    async def disconnect(self) -> None:
-        """Close the connection. A stream left without END ends as ``producer-disconnected``."""
-        session, self._session = self._session, None
-        if session is not None:
+    # -- closing -------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Close every writer this client opened. A stream still being written is left without
+        END: its readers see it end as ``producer-disconnected`` once the server's grace period
+        for the producer to come back has passed. The client stays usable."""
+        with self._registry:
+            sessions = list(self._sessions.values())
+        self._current = None
+        for session in sessions:
             await session.close()
+
+    async def disconnect(self) -> None:
+        """The official SDK's name for :meth:`aclose`."""
+        await self.aclose()
 
     async def __aenter__(self) -> AsyncStreamstraight:
         return self
@@ -160,4 +228,4 @@ class AsyncStreamstraight:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        await self.disconnect()
+        await self.aclose()

@@ -1,4 +1,8 @@
-"""One stream written over one connection, or over several when the connection drops."""
+"""The driver of one stream's state machine: its socket, its timers and the writer's waiting.
+
+Every decision is the machine's (``_core/machine.py``); this module only performs what the
+machine asks for and tells it what happened.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +10,26 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from .._core.acks import InFlightWindow, ResumeImpossible
-from .._core.backoff import retry_delay
-from .._core.errors import (
-    AckTimeoutError,
-    ConnectError,
-    ConnectionLostError,
-    EndRejectedError,
-    EndTimeoutError,
-    HandshakeRejectedError,
-    StreamError,
-    StreamstraightServerError,
-    WriterClosedError,
+from .._core.errors import StreamstraightServerError
+from .._core.machine import (
+    ABORT_END_TIMEOUT,
+    Action,
+    Connect,
+    Goal,
+    Resend,
+    SendEnd,
+    State,
+    StreamMachine,
 )
 from .._core.options import ServerOptions, StreamOptions
 from .._core.protocol import (
     EV_ACK,
-    EV_CHUNK,
     EV_CONNECTION_ERROR,
     EV_END,
     EV_HEARTBEAT,
     EV_INFO,
     EV_STREAM_ERROR,
-    last_seq_for,
+    ProducerEndReason,
     producer_auth,
 )
 from .._core.version import sdk_version
@@ -38,453 +39,298 @@ from .._shims._async import (
     AsyncSocket,
     AsyncTask,
     SocketError,
+    StateGuard,
     monotonic,
-    sleep,
 )
-from .connector import open_producer_socket
+from .connector import handshake
 
 logger = logging.getLogger("streamstraight_server")
 
-#: how long to wait for ``stream:info`` after a handshake; a server may not send it
-INFO_WAIT = 1.0
-#: without a single ``producer:ack`` by then, the server is taken to confirm only END
-ACK_PROBE = 2.0
+#: a waiting writer looks at the machine at least this often, whatever it expects
+MAX_IDLE_WAIT = 5.0
+
+_LIVE = (State.CONNECTING, State.OPEN, State.RESUMING, State.ENDING)
 
 
-class AsyncProducerSession:
-    """The producer side of one stream: handshake, window, acks, resume, heartbeat, END."""
+class AsyncStreamSession:
+    """One stream over one connection at a time (a new one after each drop)."""
 
-    def __init__(self, options: ServerOptions, stream: StreamOptions) -> None:
+    def __init__(
+        self,
+        options: ServerOptions,
+        stream: StreamOptions,
+        on_close: Callable[[AsyncStreamSession], None] | None = None,
+    ) -> None:
         self.options = options
         self.stream = stream
-        self.window = InFlightWindow(options.max_in_flight_chunks, options.max_in_flight_bytes)
-        self.ended = False
-        self.end_redis_id: str | None = None
-        self._socket: AsyncSocket | None = None
-        self._lost = False
-        self._closed = False
-        self._error: StreamstraightServerError | None = None
-        self._info: dict[str, Any] | None = None
-        self._info_event = AsyncEvent()
-        self._wakeup = AsyncEvent()
-        self._waiting = False
-        #: while waiting, acks wake the writer only once this seq is confirmed
-        self._wake_at = 0
+        self.machine = StreamMachine(
+            stream.stream_id, options, overwrite=stream.overwrite_existing_stream
+        )
+        self._guard = StateGuard()
+        self._lock = AsyncLock()  # one writer call at a time
+        self._wake = AsyncEvent()
         self._stop = AsyncEvent()
+        self._socket: AsyncSocket | None = None
+        self._socket_generation = 0
         self._heartbeat: AsyncTask | None = None
-        self._lock = AsyncLock()
+        self._closed = False
+        self._on_close = on_close
 
     def __repr__(self) -> str:
-        return (
-            f"<AsyncProducerSession stream_id={self.stream.stream_id!r} "
-            f"sent={self.window.sent} confirmed={self.window.confirmed} ended={self.ended}>"
-        )
+        return f"<AsyncStreamSession {self.machine!r}>"
 
     @property
-    def closed(self) -> bool:
-        return self._closed
+    def live(self) -> bool:
+        """Not ended, failed or closed: a dropped connection still counts (it resumes)."""
+        return self.machine.state in _LIVE
 
     @property
     def connected(self) -> bool:
-        return self._socket is not None and not self._lost and self._socket.connected
+        socket = self._socket
+        return (
+            socket is not None
+            and socket.connected
+            and self.machine.state in (State.OPEN, State.ENDING, State.ENDED)
+        )
 
-    # -- errors -------------------------------------------------------------------------
+    # -- what the socket says (runs on the socket's reader) ----------------------------
 
-    def _progress(self, error: StreamstraightServerError) -> StreamstraightServerError:
-        window = self.window
-        window.prune()
-        return error.with_progress(self.stream.stream_id, window.acked_through, window.sent)
-
-    def _check(self) -> None:
-        if self._error is not None:
-            raise self._progress(self._error)
-        if self._closed:
-            raise WriterClosedError("the connection was closed by disconnect()")
-
-    # -- socket events (run on the socket's reader; they only record state) ------------
-
-    def _handlers(self, socket_ref: list[AsyncSocket]) -> dict[str, Any]:
-        def current() -> bool:
-            return bool(socket_ref) and socket_ref[0] is self._socket
+    def _bind(self, generation: int) -> tuple[dict[str, Any], Any]:
+        machine, guard, wake = self.machine, self._guard, self._wake
 
         def on_ack(payload: Any = None) -> None:
-            if isinstance(payload, dict) and current():
-                self.window.note_ack(payload.get("seq"))
-                if self._waiting and self.window.acked_through >= self._wake_at:
-                    self._wakeup.set()
+            if isinstance(payload, dict):
+                with guard:
+                    woke = machine.ack(generation, payload.get("seq"))
+                if woke:
+                    wake.set()
 
         def on_info(payload: Any = None) -> None:
-            if isinstance(payload, dict) and current():
-                self._info = payload
-                self._info_event.set()
+            with guard:
+                machine.info(generation, payload, monotonic())
+            wake.set()
 
         def on_error(payload: Any = None) -> None:
-            if not current():
-                return
-            data = payload if isinstance(payload, dict) else {}
-            retry = data.get("retryInMs")
-            error = StreamError(
-                f"the server reported: {data.get('message') or 'an unspecified error'}",
-                code=data.get("code") if isinstance(data.get("code"), str) else None,
-                retry_in_ms=retry if isinstance(retry, int) else None,
-            )
-            logger.error("stream %r: %s", self.stream.stream_id, error)
-            if self._error is None:
-                self._error = error
-            self._info_event.set()
-            self._wakeup.set()
+            with guard:
+                machine.server_error(generation, payload, monotonic())
+            wake.set()
 
-        return {
+        def on_disconnect(*_reason: Any) -> None:
+            with guard:
+                machine.connection_lost(generation, monotonic())
+            wake.set()
+
+        handlers = {
             EV_ACK: on_ack,
             EV_INFO: on_info,
             EV_STREAM_ERROR: on_error,
             EV_CONNECTION_ERROR: on_error,
         }
+        return handlers, on_disconnect
 
-    def _on_disconnect(self, socket_ref: list[AsyncSocket]) -> Any:
-        def on_disconnect(*_reason: Any) -> None:
-            if socket_ref and socket_ref[0] is self._socket and not self._closed:
-                self._lost = True
-                self._info_event.set()
-                self._wakeup.set()
+    def _on_end_answer(self, generation: int) -> Callable[..., None]:
+        def on_answer(*args: Any) -> None:
+            with self._guard:
+                self.machine.end_answer(generation, args[0] if args else None)
+            self._wake.set()
 
-        return on_disconnect
+        return on_answer
 
-    # -- connecting ---------------------------------------------------------------------
+    # -- performing the machine's actions ----------------------------------------------
 
-    async def open(self) -> None:
-        """First connection, with retries; continues a stream the server already holds."""
-        await self._connect(resuming=False)
-        info = await self._await_info()
-        last_seq = info.get("lastSeq") if info else None
-        if info and info.get("ended"):
-            raise HandshakeRejectedError(
-                f"stream {self.stream.stream_id!r} has already ended; pass "
-                "overwrite_existing_stream=True to replace it",
-                code="stream-ended",
-            )
-        if isinstance(last_seq, int) and last_seq >= 0:
-            logger.warning(
-                "stream %r already holds chunks 0..%d from an earlier producer; "
-                "continuing at seq %d",
-                self.stream.stream_id,
-                last_seq,
-                last_seq + 1,
-            )
-            self.window.start_at(last_seq + 1)
-        interval = self.options.heartbeat_interval
-        if interval is not None:
-            self._heartbeat = AsyncTask(self._beat, name="streamstraight-heartbeat")
+    async def _perform(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, Connect):
+                await self._connect(action)
+            elif isinstance(action, Resend):
+                await self._resend(action)
+            elif isinstance(action, SendEnd):
+                await self._send_end(action)
 
-    async def _await_info(self) -> dict[str, Any] | None:
-        await self._info_event.wait(min(INFO_WAIT, self.options.connect_timeout))
-        if self._error is not None:
-            await self._drop_socket()
-            raise self._error
-        return self._info
-
-    async def _connect(self, *, resuming: bool) -> None:
-        overwrite = self.stream.overwrite_existing_stream and not resuming and not self.window.sent
-        try:
-            self._socket = await open_producer_socket(
-                self.options,
-                producer_auth(self.stream.stream_id, sdk_version(), overwrite),
-                self._new_socket,
-                attempts=1 if resuming else self.options.num_connect_retries + 1,
-                resuming=resuming,
-                aborted=lambda: self._closed,
-            )
-        except BaseException:
-            self._socket = None
-            raise
-        self._lost = False
-
-    def _new_socket(self) -> AsyncSocket:
-        socket_ref: list[AsyncSocket] = []
-        socket = AsyncSocket(self._handlers(socket_ref), self._on_disconnect(socket_ref))
-        socket_ref.append(socket)
-        self._info = None
-        self._info_event.clear()
-        self._error = None
-        self._socket = socket  # current from the handshake on, so its stream:info counts
-        return socket
-
-    async def _resume(self) -> None:
-        """Reconnect after a drop and resend what the server lacks; raise when impossible."""
-        window = self.window
-        window.prune()
-        logger.warning(
-            "stream %r: connection lost with %d of %d chunks confirmed; resuming",
-            self.stream.stream_id,
-            window.acked_through,
-            window.sent,
-        )
+    async def _connect(self, action: Connect) -> None:
         await self._drop_socket()
-        started = monotonic()
-        failures: list[str] = []
-        for attempt in range(self.options.resume_attempts):
-            if monotonic() - started > self.options.resume_timeout:
-                break
-            if attempt:
-                await sleep(retry_delay(self.options.connect_retry_delay_ms, attempt - 1))
-            try:
-                await self._connect(resuming=True)
-                info = await self._await_info()
-            except (ConnectError, StreamError) as exc:
-                failures.append(str(exc))
-                continue
-            except StreamstraightServerError as exc:
-                raise self._progress(
-                    ConnectionLostError(f"the connection dropped and resuming was refused: {exc}")
-                ) from None
-            if info and info.get("ended"):
-                raise self._progress(
-                    ConnectionLostError(
-                        "the connection dropped and the server has ended the stream meanwhile"
-                    )
+        if action.delay and await self._stop.wait(action.delay):
+            return  # closed meanwhile
+        handlers, on_disconnect = self._bind(action.generation)
+        socket = AsyncSocket(handlers, on_disconnect)
+        self._socket, self._socket_generation = socket, action.generation
+        auth = producer_auth(self.stream.stream_id, sdk_version(), action.overwrite)
+        resuming = self.machine.state is not State.CONNECTING
+        try:
+            await handshake(socket, self.options, auth, resuming=resuming)
+        except (SocketError, StreamstraightServerError) as exc:
+            if self._socket is socket:
+                self._socket = None
+            with self._guard:
+                self.machine.connect_failed(action.generation, exc, monotonic())
+            if not isinstance(exc, StreamstraightServerError):
+                logger.warning(
+                    "stream %r: connection attempt failed: %s", self.stream.stream_id, exc
                 )
-            last_seq = info.get("lastSeq") if info else None
-            try:
-                resend = window.resume_from(last_seq if isinstance(last_seq, int) else None)
-            except ResumeImpossible as exc:
-                raise self._progress(ConnectionLostError(f"cannot resume: {exc}")) from None
-            try:
-                for chunk in resend:
-                    await self._emit_chunk(chunk.seq, chunk.data)
-            except SocketError as exc:
-                failures.append(str(exc))
-                self._lost = True
-                continue
-            logger.info(
-                "stream %r: resumed; resent %d chunks from seq %s",
-                self.stream.stream_id,
-                len(resend),
-                resend[0].seq if resend else window.sent,
-            )
             return
-        self._error = ConnectionLostError(
-            f"the connection dropped and could not be resumed within "
-            f"{self.options.resume_attempts} attempts / {self.options.resume_timeout:g}s"
-            + (f": {failures[-1]}" if failures else "")
-        )
-        raise self._progress(self._error)
+        if self._closed:
+            await socket.close()
+            return
+        with self._guard:
+            self.machine.handshake_ok(action.generation, monotonic())
+
+    def _socket_of(self, generation: int) -> AsyncSocket | None:
+        return self._socket if self._socket_generation == generation else None
+
+    async def _resend(self, action: Resend) -> None:
+        socket = self._socket_of(action.generation)
+        try:
+            if socket is None:
+                raise SocketError("not connected")
+            for chunk in action.chunks:
+                await socket.emit_chunk(chunk.seq, chunk.data)
+        except SocketError:
+            with self._guard:
+                self.machine.connection_lost(action.generation, monotonic())
+
+    async def _send_end(self, action: SendEnd) -> None:
+        socket = self._socket_of(action.generation)
+        try:
+            if socket is None:
+                raise SocketError("not connected")
+            await socket.emit_with_ack(
+                EV_END, action.payload, self._on_end_answer(action.generation)
+            )
+        except SocketError:
+            with self._guard:
+                self.machine.connection_lost(action.generation, monotonic())
 
     async def _drop_socket(self) -> None:
         socket, self._socket = self._socket, None
         if socket is not None:
             await socket.close()
 
-    # -- writing ------------------------------------------------------------------------
+    # -- waiting -----------------------------------------------------------------------
 
-    async def _emit_chunk(self, seq: int, data: str) -> None:
-        socket = self._socket
-        if socket is None:
-            raise SocketError("not connected")
-        await socket.emit(EV_CHUNK, {"seq": seq, "data": data})
+    async def _drive(self, goal: Goal, size: int = 0) -> None:
+        """Perform the machine's actions and wait until ``goal`` is met, or raise its error."""
+        machine = self.machine
+        with self._guard:
+            machine.begin_wait(goal, monotonic())
+        try:
+            while True:
+                self._wake.clear()  # before looking, so that no wake-up is missed
+                now = monotonic()
+                with self._guard:
+                    machine.poll(now)
+                    actions = machine.take_actions()
+                    done = not actions and machine.ready(goal, size)
+                    deadline = machine.next_deadline()
+                if actions:
+                    await self._perform(actions)
+                    continue
+                if done:
+                    return
+                wait = MAX_IDLE_WAIT if deadline is None else min(deadline - now, MAX_IDLE_WAIT)
+                if wait > 0:
+                    await self._wake.wait(wait)
+        except StreamstraightServerError:
+            if machine.state is State.FAILED:
+                await self._drop_socket()
+            raise
+        finally:
+            with self._guard:
+                machine.end_wait()
 
-    async def send(self, data: str) -> int:
-        """Queue one encoded chunk; waits only while the in-flight window is full."""
+    # -- the writer's calls ------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Connect (with retries for transient failures) and learn where the stream stands."""
+        try:
+            async with self._lock:
+                with self._guard:
+                    self.machine.start(monotonic())
+                await self._drive(Goal.OPEN)
+        except BaseException:
+            await self.close()
+            raise
+        interval = self.options.heartbeat_interval
+        if interval is not None:
+            self._heartbeat = AsyncTask(self._beat, name="streamstraight-heartbeat")
+
+    async def send(self, data: str, size: int) -> int:
+        """Hand one encoded chunk of ``size`` UTF-8 bytes to the server; returns its seq.
+
+        Waits only while the window is full or the connection is being resumed."""
         async with self._lock:
-            if self._error is not None or self._closed or self.ended:
-                self._check_writable()
-            window = self.window
-            if not window.has_room(len(data)):
-                await self._make_room(len(data))
-            if self._lost:
-                await self._resume()
-            seq = window.add(data)
+            machine = self.machine
+            with self._guard:
+                seq = machine.send(data, size, monotonic())
+                generation = machine.generation
+            while seq < 0:
+                await self._drive(Goal.ROOM, size)
+                with self._guard:
+                    seq = machine.send(data, size, monotonic())
+                    generation = machine.generation
+            socket = self._socket_of(generation)
             try:
-                await self._emit_chunk(seq, data)
+                if socket is None:
+                    raise SocketError("not connected")
+                await socket.emit_chunk(seq, data)
             except SocketError:
-                self._lost = True  # the chunk stays in the window and is resent on resume
+                # the chunk stays in the window: the resume resends it if the server lacks it
+                with self._guard:
+                    machine.connection_lost(generation, monotonic())
             return seq
 
-    def _check_writable(self) -> None:
-        self._check()
-        if self.ended:
-            raise WriterClosedError(
-                f"stream {self.stream.stream_id!r} has ended; connect() again to write another"
-            )
-
-    async def _make_room(self, size: int) -> None:
-        window = self.window
-        # wake once a quarter of what is in flight is confirmed rather than on every ack
-        wake_at = window.oldest_held + max(1, window.unconfirmed // 4)
-        await self._wait_until(
-            lambda: window.has_room(size), "room in the in-flight window", wake_at
-        )
-        while window.end_only and not window.has_room(size):
-            window.evict_oldest()
-
     async def flush(self) -> None:
-        """Return once the server has confirmed every chunk sent so far (at once with a server
-        that confirms only END: see ``InFlightWindow.end_only``)."""
+        """Return once the server has confirmed every chunk sent so far."""
         async with self._lock:
-            self._check_writable()
-            window = self.window
-            await self._wait_until(lambda: window.unconfirmed == 0, "confirmation", window.sent)
+            await self._drive(Goal.FLUSHED)
 
-    async def _wait_until(self, done: Callable[[], bool], what: str, wake_at: int) -> None:
-        window = self.window
-        mark = window.acked_through
-        started = monotonic()
-        deadline = started + self.options.ack_timeout
-        if window.end_only and window.acks_seen:
-            logger.info("stream %r: the server confirms chunks again", self.stream.stream_id)
-            window.end_only = False
-        while True:
-            self._wake_at = min(wake_at, window.sent)
-            self._waiting = True
-            self._wakeup.clear()
-            try:
-                self._check()
-                if self._lost:
-                    await self._resume()
-                    deadline = monotonic() + self.options.ack_timeout
-                    continue
-                if done() or window.end_only:
-                    return
-                now = monotonic()
-                if window.acked_through != mark:
-                    mark = window.acked_through
-                    deadline = now + self.options.ack_timeout
-                if not window.acks_seen and now - started >= min(
-                    ACK_PROBE, self.options.ack_timeout
-                ):
-                    logger.warning(
-                        "stream %r: the server sends no per-chunk acks; chunks are confirmed "
-                        "when the stream ends",
-                        self.stream.stream_id,
-                    )
-                    window.end_only = True
-                    return
-                if now >= deadline:
-                    raise self._progress(
-                        AckTimeoutError(
-                            f"no confirmation from the server for {self.options.ack_timeout:g}s "
-                            f"while waiting for {what}"
-                        )
-                    )
-                await self._wakeup.wait(deadline - now)
-            finally:
-                self._waiting = False
-
-    async def _beat(self) -> None:
-        interval = self.options.heartbeat_interval or 0.0
-        seen = self.window.sent
-        while not await self._stop.wait(interval):
-            socket = self._socket
-            if self.window.sent == seen and socket is not None and not self._lost:
-                try:
-                    await socket.emit(EV_HEARTBEAT, {})
-                except SocketError:
-                    pass  # the disconnect handler has marked the connection lost
-            seen = self.window.sent
-
-    # -- ending -------------------------------------------------------------------------
-
-    async def end(self, reason: str) -> str:
-        """Send END and return the server's id for it once the server confirms it.
-
-        A drop before the answer resumes the stream and sends END again."""
+    async def end(self, reason: ProducerEndReason, timeout: float | None = None) -> str:
+        """Send END and return the server's id for it once the server confirms it."""
         async with self._lock:
-            self._check_writable()
-            for _ in range(self.options.resume_attempts + 1):
-                if self._lost:
-                    await self._resume()
-                answer = await self._send_end(reason)
-                if answer:
-                    return self._ended(answer[0])
-            raise self._progress(ConnectionLostError("the connection kept dropping during END"))
-
-    async def _send_end(self, reason: str) -> list[Any]:
-        """One END attempt: the answer in a list, or an empty list if the connection dropped."""
-        answer: list[Any] = []
-
-        def on_answer(*args: Any) -> None:
-            answer.append(args[0] if args else None)
-            self._wakeup.set()
-
-        payload = {"reason": reason, "lastSeq": last_seq_for(self.window.sent)}
-        socket = self._socket
-        try:
-            if socket is None:
-                raise SocketError("not connected")
-            await socket.emit_with_ack(EV_END, payload, on_answer)
-        except SocketError:
-            self._lost = True
-            return answer
-        deadline = monotonic() + self.options.end_timeout
-        # acks do not wake this wait (self._waiting stays False): only the answer, an error
-        # or a drop does
-        while True:
-            self._wakeup.clear()
-            if answer:
-                return answer
-            self._check()
-            if self._lost:
-                return answer
-            remaining = deadline - monotonic()
-            if remaining <= 0:
-                raise self._progress(
-                    EndTimeoutError(
-                        f"the server did not answer END within {self.options.end_timeout:g}s"
-                    )
-                )
-            await self._wakeup.wait(remaining)
-
-    def _ended(self, answer: Any) -> str:
-        if isinstance(answer, dict) and answer.get("success") is True:
-            self.window.confirm_all()
-            self.ended = True
-            self.end_redis_id = str(answer.get("endRedisId", ""))
-            logger.info(
-                "stream %r: ended, %d chunks confirmed", self.stream.stream_id, self.window.sent
-            )
-            return self.end_redis_id
-        if isinstance(answer, dict) and answer.get("success") is False:
-            raise self._progress(
-                EndRejectedError(f"the server refused END: {answer.get('error') or 'no reason'}")
-            )
-        self._check()
-        raise self._progress(
-            EndRejectedError(f"the server answered END with something unexpected: {answer!r}")
-        )
+            with self._guard:
+                self.machine.end(reason, monotonic(), timeout=timeout)
+            await self._drive(Goal.ENDED)
+            return self.machine.end_redis_id or ""
 
     async def abort(self) -> None:
-        """Best effort after an exception or cancellation: END with producer-error, then close."""
+        """After an exception or a cancellation: END with ``producer-error`` if the connection
+        is up (waiting a few seconds at most), then close. Never raises."""
         try:
-            if not self.ended and self._error is None and self.connected:
-                socket = self._socket
-                if socket is not None:
-                    payload = {
-                        "reason": "producer-error",
-                        "lastSeq": last_seq_for(self.window.sent),
-                    }
-                    await socket.call(EV_END, payload, min(self.options.end_timeout, 5.0))
-                    self.ended = True
-        except (SocketError, StreamstraightServerError) as exc:
+            if self.machine.state is State.OPEN:
+                await self.end(
+                    "producer-error", timeout=min(self.options.end_timeout, ABORT_END_TIMEOUT)
+                )
+        except StreamstraightServerError as exc:
             logger.warning(
-                "stream %r: could not send END after an error: %s", self.stream.stream_id, exc
+                "stream %r: could not end the stream after an error: %s", self.stream.stream_id, exc
             )
         finally:
             await self.close()
 
+    async def _beat(self) -> None:
+        interval = self.options.heartbeat_interval or 0.0
+        while not await self._stop.wait(interval):
+            with self._guard:
+                due = self.machine.heartbeat_due(monotonic(), interval)
+                socket = self._socket_of(self.machine.generation)
+            if due and socket is not None:
+                try:
+                    await socket.emit(EV_HEARTBEAT, {})
+                except SocketError:
+                    pass  # the disconnect handler tells the machine
+
     async def close(self) -> None:
-        """Close the socket and stop the heartbeat. Idempotent."""
+        """Close the connection and stop the heartbeat; a live stream is left without END.
+        Idempotent."""
         if self._closed:
             return
         self._closed = True
-        if not self.ended and self.window.sent and self._error is None:
-            logger.warning(
-                "stream %r: disconnected with %d chunks sent and no END; readers will see "
-                "the stream end as producer-disconnected",
-                self.stream.stream_id,
-                self.window.sent,
-            )
+        with self._guard:
+            self.machine.close()
         self._stop.set()
-        self._wakeup.set()  # a writer waiting on the server sees the close at once
+        self._wake.set()  # a writer waiting on the server sees the close at once
         await self._drop_socket()
         heartbeat, self._heartbeat = self._heartbeat, None
         if heartbeat is not None:
             await heartbeat.join()
+        if self._on_close is not None:
+            self._on_close(self)

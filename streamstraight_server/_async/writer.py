@@ -5,57 +5,65 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from .._core.encoder import encode_chunk
+from .._core.encoder import chunk_size, encode_chunk
 from .._core.errors import WriterClosedError
+from .._core.options import StreamOptions
 from .._core.protocol import ProducerEndReason
 from .._shims._async import shielded
-from .session import AsyncProducerSession
+from .session import AsyncStreamSession
 
 if TYPE_CHECKING:
     from .client import AsyncStreamstraight
 
 
 class AsyncStreamWriter:
-    """Writes one stream. Use it as a context manager: leaving it sends END and waits for the
-    server to confirm it; an exception inside ends the stream with ``producer-error``."""
+    """Writes one stream over a connection of its own. Use it as a context manager: leaving it
+    sends END and waits for the server to confirm it; an exception inside ends the stream with
+    ``producer-error``.
 
-    def __init__(self, client: AsyncStreamstraight) -> None:
+    ``stream`` None is the official SDK's "current stream" of the client (see ``connect()``).
+    """
+
+    def __init__(self, client: AsyncStreamstraight, stream: StreamOptions | None) -> None:
         self._client = client
-        self._session: AsyncProducerSession | None = None
+        self._stream = stream
+        self._session: AsyncStreamSession | None = None
         self._closed = False
 
     def __repr__(self) -> str:
         session = self._session
         if session is None:
             return "<AsyncStreamWriter (not started)>"
+        machine = session.machine
         return (
-            f"<AsyncStreamWriter stream_id={session.stream.stream_id!r} sent={session.window.sent} "
-            f"closed={self._closed}>"
+            f"<AsyncStreamWriter stream_id={machine.stream_id!r} {machine.state.value} "
+            f"sent={machine.sent} confirmed={machine.confirmed}>"
         )
 
     @property
     def stream_id(self) -> str | None:
-        return self._session.stream.stream_id if self._session else None
+        if self._session is not None:
+            return self._session.stream.stream_id
+        return self._stream.stream_id if self._stream is not None else None
 
     @property
     def sent(self) -> int:
-        """Chunks handed to the server so far (their seq are ``0 .. sent - 1``)."""
-        return self._session.window.sent if self._session else 0
+        """Chunks of the stream handed to the server so far (seq ``0 .. sent - 1``)."""
+        return self._session.machine.sent if self._session else 0
 
     @property
     def confirmed(self) -> int:
-        """Chunks the server has confirmed so far."""
-        if self._session is None:
-            return 0
-        window = self._session.window
-        return max(window.acked_through, window.confirmed)
+        """Chunks the server has confirmed so far: it holds seq ``0 .. confirmed - 1``."""
+        return self._session.machine.confirmed if self._session else 0
 
-    async def _started(self) -> AsyncProducerSession:
+    async def _started(self) -> AsyncStreamSession:
         if self._closed:
             raise WriterClosedError("this writer is closed; open a new stream_writer()")
-        if self._session is None:
-            self._session = await self._client._writable_session()
-        return self._session
+        session = self._session
+        if session is None:
+            session = await self._client._session_for(self._stream)
+            self._session = session
+        return session
 
     async def __aenter__(self) -> AsyncStreamWriter:
         await self._started()
@@ -81,19 +89,23 @@ class AsyncStreamWriter:
         """Encode and send one chunk; returns its seq, or None for a chunk that encodes to "".
 
         Returns without waiting for the server unless the in-flight window is full. A chunk
-        that cannot be encoded raises :class:`EncodeError` and leaves the writer usable.
+        that cannot be encoded, is not valid text or is larger than ``max_chunk_bytes`` raises
+        (:class:`EncodeError`, :class:`ChunkTooLargeError`) before anything is sent, and leaves
+        the writer usable.
         """
-        session = await self._started()
+        session = self._session or await self._started()
+        if self._closed:
+            raise WriterClosedError("this writer is closed; open a new stream_writer()")
         data = encode_chunk(session.stream.encoder, chunk)
         if not data:
             return None
-        return await session.send(data)
+        return await session.send(data, chunk_size(data, session.options.max_chunk_bytes))
 
     async def flush(self) -> None:
         """Return once the server has confirmed every chunk sent so far.
 
-        With a server that sends no per-chunk acks, it returns at once: such a server confirms
-        the stream only when it ends."""
+        With a server that sends no per-chunk acks (found out within 2 seconds, once per
+        stream), it returns without waiting: such a server confirms the stream when it ends."""
         session = await self._started()
         await session.flush()
 

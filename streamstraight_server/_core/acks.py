@@ -1,8 +1,9 @@
-"""Bookkeeping of sent chunks until the server confirms them.
+"""The chunks of one stream that the producer still holds, and which of them are confirmed.
 
-Thread model: ``note_ack`` runs on the socket's reader (a thread in the blocking flavour) and only
-ever raises ``acked_through``; every other method runs on the writer's side. That keeps the
-per-chunk path free of locks in both flavours.
+Chunks stay in the window after the server confirms them, as long as there is room: a server
+that restarts and loses what it had confirmed can then be given those chunks again. Room is
+counted over every held chunk (``max_chunks``, ``max_bytes``); confirmed chunks are the first
+to go when a new chunk needs room, and only unconfirmed chunks ever make ``send()`` wait.
 """
 
 from __future__ import annotations
@@ -17,38 +18,30 @@ class PendingChunk(NamedTuple):
     size: int
 
 
-class ResumeImpossible(Exception):
-    """The server lacks chunks that are no longer held for resending."""
-
-
 class InFlightWindow:
-    """Chunks sent but not yet confirmed, bounded in count and bytes."""
+    """Held chunks ``oldest_held .. next_seq - 1``; seq below ``acked_through`` are confirmed."""
 
     __slots__ = (
-        "_pending",
+        "_held",
         "acked_through",
         "acks_seen",
-        "bytes",
-        "confirmed",
-        "end_only",
+        "base",
+        "held_bytes",
         "max_bytes",
         "max_chunks",
         "next_seq",
     )
 
-    def __init__(self, max_chunks: int, max_bytes: int, start_seq: int = 0) -> None:
+    def __init__(self, max_chunks: int, max_bytes: int) -> None:
         self.max_chunks = max_chunks
         self.max_bytes = max_bytes
-        self._pending: deque[PendingChunk] = deque()
-        self.next_seq = start_seq
-        #: all seq below this are confirmed (written by the reader side only)
-        self.acked_through = start_seq
-        #: all seq below this are confirmed and dropped from the window
-        self.confirmed = start_seq
-        self.bytes = 0
+        self._held: deque[PendingChunk] = deque()
+        self.held_bytes = 0
+        #: the first seq this producer writes (an earlier producer may have written the ones below)
+        self.base = 0
+        self.next_seq = 0
+        self.acked_through = 0
         self.acks_seen = False
-        #: the server confirms nothing per chunk: the window is a resend buffer only
-        self.end_only = False
 
     @property
     def sent(self) -> int:
@@ -56,74 +49,77 @@ class InFlightWindow:
 
     @property
     def unconfirmed(self) -> int:
-        return self.next_seq - max(self.acked_through, self.confirmed)
+        return self.next_seq - self.acked_through
 
-    def add(self, data: str) -> int:
+    @property
+    def oldest_held(self) -> int:
+        held = self._held
+        return held[0].seq if held else self.next_seq
+
+    def start_at(self, seq: int) -> None:
+        """Continue a stream whose seq ``0 .. seq - 1`` the server already holds."""
+        if self.next_seq != self.base:
+            raise RuntimeError("start_at on a window that already sent chunks")
+        self.base = self.next_seq = self.acked_through = seq
+
+    def has_room(self, size: int) -> bool:
+        """Whether a chunk of ``size`` fits, after forgetting confirmed chunks as needed."""
+        held = self._held
+        if not held:
+            return True
+        if len(held) < self.max_chunks and self.held_bytes + size <= self.max_bytes:
+            return True
+        through = self.acked_through
+        while (
+            held
+            and held[0].seq < through
+            and (len(held) >= self.max_chunks or self.held_bytes + size > self.max_bytes)
+        ):
+            self.held_bytes -= held.popleft().size
+        return not held or (
+            len(held) < self.max_chunks and self.held_bytes + size <= self.max_bytes
+        )
+
+    def evict_for(self, size: int) -> int:
+        """Forget the oldest chunks, confirmed or not, until ``size`` fits; returns how many
+        unconfirmed chunks were forgotten (a server that confirms only END makes this needed)."""
+        forgotten = 0
+        held = self._held
+        while held and not self.has_room(size):
+            chunk = held.popleft()
+            self.held_bytes -= chunk.size
+            forgotten += chunk.seq >= self.acked_through
+        return forgotten
+
+    def add(self, data: str, size: int) -> int:
         seq = self.next_seq
-        size = len(data)
-        self._pending.append(PendingChunk(seq, data, size))
-        self.bytes += size
+        self._held.append(PendingChunk(seq, data, size))
+        self.held_bytes += size
         self.next_seq = seq + 1
         return seq
 
-    def note_ack(self, seq: object) -> None:
-        """A ``producer:ack``. Socket.IO keeps order, so an ack confirms every seq below it.
+    def note_ack(self, seq: object) -> bool:
+        """A ``producer:ack``; True when it confirmed something new.
 
-        Old servers acknowledge END with ``lastSeq + 1``; a seq we never sent is ignored.
+        Socket.IO keeps order on a connection, so an ack confirms every seq below it too. Old
+        servers acknowledge END with ``lastSeq + 1``: a seq never sent is ignored.
         """
         if type(seq) is int and self.acked_through <= seq < self.next_seq:
             self.acked_through = seq + 1
             self.acks_seen = True
-
-    def prune(self) -> None:
-        """Drop confirmed chunks from the window."""
-        through = self.acked_through
-        pending = self._pending
-        while pending and pending[0].seq < through:
-            self.bytes -= pending.popleft().size
-        if through > self.confirmed:
-            self.confirmed = through
-
-    def has_room(self, size: int) -> bool:
-        self.prune()
-        pending = self._pending
-        if not pending:
             return True
-        return len(pending) < self.max_chunks and self.bytes + size <= self.max_bytes
-
-    def evict_oldest(self) -> None:
-        """End-only mode: forget the oldest unconfirmed chunk to make room."""
-        self.bytes -= self._pending.popleft().size
-
-    @property
-    def oldest_held(self) -> int:
-        return self._pending[0].seq if self._pending else self.next_seq
+        return False
 
     def confirm_all(self) -> None:
         """The server confirmed END: everything sent before it is stored."""
         self.acked_through = self.next_seq
-        self.prune()
 
-    def start_at(self, seq: int) -> None:
-        """Continue a stream the server already holds chunks for (nothing sent yet)."""
-        if self.next_seq != self.confirmed or self._pending:
-            raise RuntimeError("start_at on a window that already sent chunks")
-        self.next_seq = self.acked_through = self.confirmed = seq
+    def server_holds(self, held_through: int) -> None:
+        """After a reconnect the server holds exactly seq ``0 .. held_through - 1``."""
+        self.acked_through = held_through
 
-    def resume_from(self, server_last_seq: int | None) -> list[PendingChunk]:
-        """After a reconnect: what to resend, given the server's ``lastSeq`` (None: nothing)."""
-        held_through = 0 if server_last_seq is None else server_last_seq + 1
-        if held_through > self.next_seq:
-            raise ResumeImpossible(
-                f"the server holds seq up to {server_last_seq} but only "
-                f"{self.next_seq} chunks were sent on this stream"
-            )
-        if held_through > self.acked_through:
-            self.acked_through = held_through
-        self.prune()
-        if self.oldest_held > self.confirmed:
-            raise ResumeImpossible(
-                f"the server lacks seq {self.confirmed}..{self.oldest_held - 1}, which were "
-                "sent to a server that confirms no chunks and are no longer held"
-            )
-        return list(self._pending)
+    def chunks_from(self, seq: int) -> list[PendingChunk]:
+        """Every held chunk from ``seq`` on; the caller checks ``oldest_held <= seq`` first."""
+        held = self._held
+        skip = seq - self.oldest_held
+        return [chunk for index, chunk in enumerate(held) if index >= skip]

@@ -6,7 +6,7 @@ import dataclasses
 import json
 from typing import Any
 
-from .errors import EncodeError
+from .errors import ChunkTooLargeError, EncodeError
 from .options import Encoder
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
@@ -41,3 +41,24 @@ def encode_chunk(encoder: Encoder | None, chunk: Any) -> str:
     if not isinstance(data, str):
         raise EncodeError(f"the encoder returned {type(data).__name__}; an encoder must return str")
     return data
+
+
+def chunk_size(data: str, limit: int) -> int:
+    """Bytes of ``data`` in UTF-8; raises when it is not valid text or larger than ``limit``."""
+    if data.isascii():
+        size = len(data)
+    else:
+        try:
+            size = len(data.encode("utf-8"))
+        except UnicodeEncodeError as exc:
+            raise EncodeError(
+                f"the encoded chunk is not valid text: {exc.reason} "
+                f"({data[exc.start : exc.end]!r} at index {exc.start}); nothing was sent. "
+                "Check the chunk, or what the encoder returns, for lone surrogates"
+            ) from None
+    if size > limit:
+        raise ChunkTooLargeError(
+            f"the encoded chunk is {size} bytes, above max_chunk_bytes={limit}; nothing was "
+            "sent. Split it into smaller chunks, or raise max_chunk_bytes if the server allows"
+        )
+    return size

@@ -43,6 +43,15 @@ class StreamstraightServerError(Exception):
             self.confirmed, self.sent = confirmed, sent
         return self
 
+    def fresh(self) -> StreamstraightServerError:
+        """A copy to raise again: same class, message and progress, a traceback of its own."""
+        copy = type(self).__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        copy.args = self.args
+        copy.__cause__ = self.__cause__
+        copy.__suppress_context__ = True
+        return copy
+
 
 def progress_text(confirmed: int, sent: int) -> str:
     if sent == 0:
@@ -119,8 +128,28 @@ class StreamError(StreamstraightServerError):
         return f"[{self.code}] {text}" if self.code else text
 
 
+class StreamBusyError(HandshakeRejectedError):
+    """The stream already has a live producer: another writer of this client, or (refused by
+    the server) another process."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="stream-busy")
+
+
 class ConnectionLostError(StreamstraightServerError):
     """The connection dropped mid-stream and could not be resumed."""
+
+
+class DataLossError(ConnectionLostError):
+    """After a reconnect the server lacks chunks that the producer no longer holds.
+
+    ``missing`` is the range of seq (first, last) that neither side holds; seq
+    ``0 .. confirmed - 1`` are what the server holds now. The stream cannot be completed.
+    """
+
+    def __init__(self, message: str, *, missing: tuple[int, int]) -> None:
+        self.missing = missing
+        super().__init__(message)
 
 
 class EndRejectedError(StreamstraightServerError):
@@ -145,6 +174,11 @@ class EndTimeoutError(StreamstraightTimeoutError):
 
 class EncodeError(StreamstraightServerError, TypeError):
     """A chunk could not be encoded. Nothing was sent and the writer stays usable."""
+
+
+class ChunkTooLargeError(StreamstraightServerError, ValueError):
+    """A chunk is larger than ``max_chunk_bytes`` once encoded. Nothing was sent and the writer
+    stays usable."""
 
 
 class WriterClosedError(StreamstraightServerError):

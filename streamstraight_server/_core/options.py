@@ -7,6 +7,7 @@ keyword arguments map onto the same dataclasses. Durations of our own options ar
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -15,12 +16,19 @@ from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
-from .protocol import DEFAULT_BASE_URL, MAX_STREAM_ID_LENGTH
+from .protocol import DEFAULT_BASE_URL, MAX_STREAM_ID_LENGTH, SOCKETIO_PATH
 
 ENV_API_KEY = "STREAMSTRAIGHT_API_KEY"
 ENV_BASE_URL = "STREAMSTRAIGHT_API_BASE_URL"
 
 Encoder = Callable[[Any], str]
+
+#: upper bounds of the options: beyond them a value is a mistake, and some would overflow
+MAX_SECONDS = 86_400.0
+MAX_RETRIES = 100
+MAX_RETRY_DELAY_MS = 600_000
+MAX_IN_FLIGHT_CHUNKS = 10_000_000
+MAX_BYTES = 1024**3
 
 
 class _ServerOptionsRequired(TypedDict):
@@ -39,6 +47,7 @@ class ServerOptionsDict(_ServerOptionsRequired, total=False):
     http_timeout: float
     max_in_flight_chunks: int
     max_in_flight_bytes: int
+    max_chunk_bytes: int
     heartbeat_interval: float | None
     resume_attempts: int
     resume_timeout: float
@@ -79,6 +88,8 @@ class ServerOptions:
     max_in_flight_chunks: int = 4096
     #: unconfirmed bytes allowed in flight before ``send()`` waits
     max_in_flight_bytes: int = 16 * 1024 * 1024
+    #: largest chunk, in bytes of UTF-8 once encoded; larger ones raise ChunkTooLargeError
+    max_chunk_bytes: int = 1024 * 1024
     #: heartbeat while a writer is idle (seconds); ``None`` turns it off
     heartbeat_interval: float | None = 10.0
     #: reconnections tried after the connection drops mid-stream
@@ -95,17 +106,14 @@ class ServerOptions:
         return f"ServerOptions(api_key='***', {shown})"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.api_key, str) or not self.api_key.strip():
-            raise ConfigurationError(f"api_key is required: pass api_key=... or set {ENV_API_KEY}")
-        if any(c.isspace() for c in self.api_key):
-            raise ConfigurationError("api_key contains whitespace; check how it was pasted")
-        _check_url(self.base_url)
-        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
-        _check_int("num_connect_retries", self.num_connect_retries, minimum=0)
-        _check_int("connect_retry_delay_ms", self.connect_retry_delay_ms, minimum=0)
-        _check_int("max_in_flight_chunks", self.max_in_flight_chunks, minimum=1)
-        _check_int("max_in_flight_bytes", self.max_in_flight_bytes, minimum=1)
-        _check_int("resume_attempts", self.resume_attempts, minimum=0)
+        _check_api_key(self.api_key)
+        object.__setattr__(self, "base_url", _check_url(self.base_url))
+        _check_int("num_connect_retries", self.num_connect_retries, 0, MAX_RETRIES)
+        _check_int("connect_retry_delay_ms", self.connect_retry_delay_ms, 0, MAX_RETRY_DELAY_MS)
+        _check_int("max_in_flight_chunks", self.max_in_flight_chunks, 1, MAX_IN_FLIGHT_CHUNKS)
+        _check_int("max_in_flight_bytes", self.max_in_flight_bytes, 1, MAX_BYTES)
+        _check_int("max_chunk_bytes", self.max_chunk_bytes, 1, MAX_BYTES)
+        _check_int("resume_attempts", self.resume_attempts, 0, MAX_RETRIES)
         for name in ("connect_timeout", "ack_timeout", "end_timeout", "http_timeout"):
             _check_seconds(name, getattr(self, name))
         _check_seconds("resume_timeout", self.resume_timeout)
@@ -113,6 +121,12 @@ class ServerOptions:
             _check_seconds("heartbeat_interval", self.heartbeat_interval)
         if not isinstance(self.reuse_client_token, bool):
             raise ConfigurationError("reuse_client_token must be True or False")
+
+    @property
+    def socketio_path(self) -> str:
+        """Where Socket.IO is served: ``socket.io`` under the path of ``base_url``, if any."""
+        path = urlsplit(self.base_url).path.strip("/")
+        return f"{path}/{SOCKETIO_PATH}" if path else SOCKETIO_PATH
 
     @classmethod
     def build(
@@ -163,14 +177,24 @@ class StreamOptions:
                 raise ConfigurationError(f"{name} must be True or False")
 
     @classmethod
+    def defaults(
+        cls, given: Mapping[str, Any] | StreamOptions | None = None, **kw: Any
+    ) -> dict[str, Any]:
+        """Stream options as a dict, names checked, ``stream_id`` optional."""
+        if isinstance(given, StreamOptions):
+            given = {f.name: getattr(given, f.name) for f in fields(given)}
+        merged = {**_as_mapping(given, "stream options"), **kw}
+        merged = {k: v for k, v in merged.items() if v is not None}
+        _reject_unknown(merged, _STREAM_FIELDS, "stream option")
+        return merged
+
+    @classmethod
     def build(
         cls, given: Mapping[str, Any] | StreamOptions | None = None, **kw: Any
     ) -> StreamOptions:
         if isinstance(given, StreamOptions):
             return replace(given, **kw) if kw else given
-        merged = {**_as_mapping(given, "stream options"), **kw}
-        merged = {k: v for k, v in merged.items() if v is not None}
-        _reject_unknown(merged, _STREAM_FIELDS, "stream option")
+        merged = cls.defaults(given, **kw)
         if "stream_id" not in merged:
             raise ConfigurationError("stream_id is required: pass stream_id=...")
         return cls(**merged)
@@ -197,28 +221,63 @@ def _as_mapping(given: Mapping[str, Any] | None, what: str) -> dict[str, Any]:
 
 
 def _reject_unknown(given: Mapping[str, Any], known: frozenset[str], what: str) -> None:
-    unknown = sorted(set(given) - known)
-    if unknown:
+    unknown = sorted(set(given) - known, key=str)
+    if not unknown:
+        return
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(str(name), sorted(known), n=1)
+        hints.append(f"{name!s} (did you mean {close[0]}?)" if close else str(name))
+    raise ConfigurationError(
+        f"unknown {what}{'s' if len(unknown) > 1 else ''}: {', '.join(hints)}; "
+        f"known: {', '.join(sorted(known))}"
+    )
+
+
+def _check_api_key(key: object) -> None:
+    if not isinstance(key, str) or not key.strip():
+        raise ConfigurationError(f"api_key is required: pass api_key=... or set {ENV_API_KEY}")
+    if key != key.strip():
+        raise ConfigurationError("api_key has surrounding whitespace; check how it was pasted")
+    bad = sorted({c for c in key if not (c.isascii() and c.isprintable()) or c.isspace()})
+    if bad:
+        # the characters are named by code point only: the key itself is never shown
+        names = ", ".join(f"U+{ord(c):04X}" for c in bad[:5])
         raise ConfigurationError(
-            f"unknown {what}{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)} "
-            f"(known: {', '.join(sorted(known))})"
+            f"api_key must be printable ASCII without whitespace; it contains {names}. "
+            "Check how it was pasted"
         )
 
 
-def _check_url(url: object) -> None:
+def _check_url(url: object) -> str:
+    """The URL without a trailing slash; its path, if any, prefixes every endpoint."""
     if not isinstance(url, str):
         raise ConfigurationError(f"base_url must be a string, not {type(url).__name__}")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    hint = f"(set base_url=... or {ENV_BASE_URL})"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError as exc:
+        raise ConfigurationError(f"base_url {url!r} is malformed: {exc} {hint}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"base_url must be an http:// or https:// URL, got {url!r} {hint}")
+    if parts.query or parts.fragment or "?" in url or "#" in url:
         raise ConfigurationError(
-            f"base_url must be an http:// or https:// URL, got {url!r} "
-            f"(set base_url=... or {ENV_BASE_URL})"
+            f"base_url must not have a query or fragment, got {url!r}; a path is allowed "
+            f"and prefixes both the Socket.IO endpoint and /v1/token {hint}"
         )
+    if parts.username is not None or parts.password is not None:
+        raise ConfigurationError("base_url must not carry credentials; pass api_key=... instead")
+    if any(not c.isprintable() or c.isspace() for c in url):
+        raise ConfigurationError(f"base_url contains spaces or control characters: {url!r}")
+    return url.rstrip("/")
 
 
-def _check_int(name: str, value: object, *, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigurationError(f"{name} must be an integer >= {minimum}, got {value!r}")
+def _check_int(name: str, value: object, minimum: int, maximum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise ConfigurationError(
+            f"{name} must be an integer from {minimum} to {maximum}, got {value!r}"
+        )
 
 
 def _check_seconds(name: str, value: object) -> None:
@@ -226,6 +285,8 @@ def _check_seconds(name: str, value: object) -> None:
         isinstance(value, bool)
         or not isinstance(value, (int, float))
         or not math.isfinite(value)
-        or value <= 0
+        or not 0 < value <= MAX_SECONDS
     ):
-        raise ConfigurationError(f"{name} must be a positive number of seconds, got {value!r}")
+        raise ConfigurationError(
+            f"{name} must be a number of seconds above 0 and at most {MAX_SECONDS:g}, got {value!r}"
+        )

@@ -11,14 +11,18 @@ import aiohttp
 import engineio
 import socketio
 
+from . import _transport
 from ._transport import (
     Handler,
     SocketBase,
     SocketError,
     SocketRefused,
     SocketTimeout,
+    chunk_packet,
+    describe,
     event_packet,
     handled_inline,
+    transport_logger,
 )
 
 AsyncTarget = Callable[[], Coroutine[Any, Any, None]]
@@ -125,10 +129,10 @@ class AsyncHttp:
                 session.post(url, headers=dict(headers)) as response,
             ):
                 return response.status, await response.text()
-        except asyncio.TimeoutError:
-            raise SocketTimeout(f"no answer from {url} within {timeout:g}s") from None
-        except aiohttp.ClientError as exc:
-            raise SocketError(f"cannot reach {url}: {exc}") from None
+        except asyncio.TimeoutError as exc:
+            raise SocketTimeout(f"no answer from {url} within {timeout:g}s") from exc
+        except (aiohttp.ClientError, ValueError) as exc:
+            raise SocketError(f"cannot reach {url}: {describe(exc)}") from exc
 
 
 class _InlineEngineIO(engineio.AsyncClient):  # type: ignore[misc]
@@ -140,19 +144,45 @@ class _InlineEngineIO(engineio.AsyncClient):  # type: ignore[misc]
         return await super()._trigger_event(event, *args, **kwargs)
 
 
-class _Client(socketio.AsyncClient):  # type: ignore[misc]
+class _FastClient(socketio.AsyncClient):  # type: ignore[misc]
     def _engineio_client_class(self) -> type[engineio.AsyncClient]:
         return _InlineEngineIO
+
+
+class StateGuard:
+    """Guards state shared with the socket's handlers. They run on the event loop, as the
+    writer does, so there is nothing to guard here (the blocking twin holds a lock)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
 
 
 class AsyncSocket(SocketBase):
     """A python-socketio client with its reconnection off, typed for our use."""
 
     def __init__(self, handlers: Mapping[str, Handler], on_disconnect: Handler) -> None:
-        super().__init__(_Client(reconnection=False, handle_sigint=False), handlers, on_disconnect)
+        fast = _transport.fast_path_supported(_FastClient, _InlineEngineIO)
+        client_class = _FastClient if fast else socketio.AsyncClient
+        client = client_class(
+            reconnection=False,
+            handle_sigint=False,
+            logger=transport_logger,
+            engineio_logger=transport_logger,
+        )
+        super().__init__(client, handlers, on_disconnect, fast)
 
     async def connect(
-        self, url: str, headers: Mapping[str, str], auth: Mapping[str, Any], timeout: float
+        self,
+        url: str,
+        path: str,
+        headers: Mapping[str, str],
+        auth: Mapping[str, Any],
+        timeout: float,
     ) -> None:
         try:
             await asyncio.wait_for(
@@ -161,46 +191,65 @@ class AsyncSocket(SocketBase):
                     headers=dict(headers),
                     auth=dict(auth),
                     transports=["websocket"],
+                    socketio_path=path,
                     wait_timeout=timeout,
                 ),
                 timeout,
             )
-        except asyncio.TimeoutError:
+        except asyncio.TimeoutError as exc:
             await self.close()
-            raise SocketTimeout(f"no handshake within {timeout:g}s") from None
+            raise SocketTimeout(f"no handshake within {timeout:g}s") from exc
         except socketio.exceptions.ConnectionError as exc:
             await self.close()
-            raise self._handshake_failure(exc, timeout) from None
+            raise self._handshake_failure(exc, timeout) from exc
+        except (OSError, aiohttp.ClientError, ValueError) as exc:
+            await self.close()
+            raise SocketError(describe(exc)) from exc
         if not self._client.connected:
+            await self.close()
             raise SocketError("the connection closed during the handshake")
 
     async def emit(self, event: str, data: Any) -> None:
         client = self._client
         if not client.connected:
             raise SocketError("not connected")
-        await client.eio.send(event_packet(event, data))
+        if self.fast:
+            await client.eio.send(event_packet(event, data))
+            return
+        try:
+            await client.emit(event, data)
+        except socketio.exceptions.SocketIOError as exc:
+            raise SocketError(str(exc) or "not connected") from exc
+
+    async def emit_chunk(self, seq: int, data: str) -> None:
+        client = self._client
+        if not self.fast:
+            await self.emit("producer:chunk", {"seq": seq, "data": data})
+            return
+        if not client.connected:
+            raise SocketError("not connected")
+        await client.eio.send(chunk_packet(seq, data))
 
     async def emit_with_ack(self, event: str, data: Any, callback: Handler) -> None:
         """Emit with a Socket.IO ack; ``callback`` runs on the reader with the answer."""
         try:
             await self._client.emit(event, data, callback=callback)
         except socketio.exceptions.SocketIOError as exc:
-            raise SocketError(str(exc) or "not connected") from None
-
-    async def call(self, event: str, data: Any, timeout: float) -> Any:
-        try:
-            return await self._client.call(event, data, timeout=timeout)
-        except socketio.exceptions.TimeoutError:
-            raise SocketTimeout(f"no answer to {event} within {timeout:g}s") from None
-        except socketio.exceptions.SocketIOError as exc:
-            raise SocketError(str(exc) or "not connected") from None
+            raise SocketError(str(exc) or "not connected") from exc
 
     async def close(self) -> None:
+        client = self._client
         try:
-            await self._client.disconnect()
+            await client.disconnect()
         except Exception:  # closing must never mask the error that led here
             pass
-        http = getattr(self._client.eio, "http", None)
+        eio = client.eio
+        for name in ("read_loop_task", "write_loop_task"):
+            task = getattr(eio, name, None)
+            if isinstance(task, asyncio.Task) and not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        http = getattr(eio, "http", None)
         if http is not None and not http.closed:
             await http.close()
 
@@ -215,6 +264,7 @@ __all__ = [
     "SocketError",
     "SocketRefused",
     "SocketTimeout",
+    "StateGuard",
     "iterate",
     "monotonic",
     "shielded",

@@ -11,15 +11,20 @@ from typing import Any
 import engineio
 import requests
 import socketio
+import websocket
 
+from . import _transport
 from ._transport import (
     Handler,
     SocketBase,
     SocketError,
     SocketRefused,
     SocketTimeout,
+    chunk_packet,
+    describe,
     event_packet,
     handled_inline,
+    transport_logger,
 )
 
 Target = Callable[[], None]
@@ -99,10 +104,10 @@ class Http:
     def post(url: str, headers: Mapping[str, str], timeout: float) -> tuple[int, str]:
         try:
             response = requests.post(url, headers=dict(headers), timeout=timeout)
-        except requests.Timeout:
-            raise SocketTimeout(f"no answer from {url} within {timeout:g}s") from None
-        except requests.RequestException as exc:
-            raise SocketError(f"cannot reach {url}: {exc}") from None
+        except requests.Timeout as exc:
+            raise SocketTimeout(f"no answer from {url} within {timeout:g}s") from exc
+        except (requests.RequestException, ValueError) as exc:
+            raise SocketError(f"cannot reach {url}: {describe(exc)}") from exc
         with response:
             return response.status_code, response.text
 
@@ -116,19 +121,39 @@ class _InlineEngineIO(engineio.Client):  # type: ignore[misc]
         return super()._trigger_event(event, *args, **kwargs)
 
 
-class _Client(socketio.Client):  # type: ignore[misc]
+class _FastClient(socketio.Client):  # type: ignore[misc]
     def _engineio_client_class(self) -> type[engineio.Client]:
         return _InlineEngineIO
+
+
+#: guards state shared with the socket's handlers, which run on the socket's reader thread
+StateGuard = threading.Lock
+
+#: how long closing waits for Engine.IO's reader and writer threads to end
+THREAD_JOIN_TIMEOUT = 1.0
 
 
 class Socket(SocketBase):
     """A python-socketio client with its reconnection off, typed for our use."""
 
     def __init__(self, handlers: Mapping[str, Handler], on_disconnect: Handler) -> None:
-        super().__init__(_Client(reconnection=False, handle_sigint=False), handlers, on_disconnect)
+        fast = _transport.fast_path_supported(_FastClient, _InlineEngineIO)
+        client_class = _FastClient if fast else socketio.Client
+        client = client_class(
+            reconnection=False,
+            handle_sigint=False,
+            logger=transport_logger,
+            engineio_logger=transport_logger,
+        )
+        super().__init__(client, handlers, on_disconnect, fast)
 
     def connect(
-        self, url: str, headers: Mapping[str, str], auth: Mapping[str, Any], timeout: float
+        self,
+        url: str,
+        path: str,
+        headers: Mapping[str, str],
+        auth: Mapping[str, Any],
+        timeout: float,
     ) -> None:
         self._client.eio.request_timeout = timeout
         try:
@@ -137,11 +162,15 @@ class Socket(SocketBase):
                 headers=dict(headers),
                 auth=dict(auth),
                 transports=["websocket"],
+                socketio_path=path,
                 wait_timeout=timeout,
             )
         except socketio.exceptions.ConnectionError as exc:
             self.close()
-            raise self._handshake_failure(exc, timeout) from None
+            raise self._handshake_failure(exc, timeout) from exc
+        except (OSError, ValueError, websocket.WebSocketException) as exc:
+            self.close()
+            raise SocketError(describe(exc)) from exc
         if not self._client.connected:
             self.close()
             raise SocketError("the connection closed during the handshake")
@@ -150,28 +179,51 @@ class Socket(SocketBase):
         client = self._client
         if not client.connected:
             raise SocketError("not connected")
-        client.eio.send(event_packet(event, data))
+        if self.fast:
+            client.eio.send(event_packet(event, data))
+            return
+        try:
+            client.emit(event, data)
+        except socketio.exceptions.SocketIOError as exc:
+            raise SocketError(str(exc) or "not connected") from exc
+
+    def emit_chunk(self, seq: int, data: str) -> None:
+        client = self._client
+        if not self.fast:
+            self.emit("producer:chunk", {"seq": seq, "data": data})
+            return
+        if not client.connected:
+            raise SocketError("not connected")
+        client.eio.send(chunk_packet(seq, data))
 
     def emit_with_ack(self, event: str, data: Any, callback: Handler) -> None:
         """Emit with a Socket.IO ack; ``callback`` runs on the reader with the answer."""
         try:
             self._client.emit(event, data, callback=callback)
         except socketio.exceptions.SocketIOError as exc:
-            raise SocketError(str(exc) or "not connected") from None
-
-    def call(self, event: str, data: Any, timeout: float) -> Any:
-        try:
-            return self._client.call(event, data, timeout=timeout)
-        except socketio.exceptions.TimeoutError:
-            raise SocketTimeout(f"no answer to {event} within {timeout:g}s") from None
-        except socketio.exceptions.SocketIOError as exc:
-            raise SocketError(str(exc) or "not connected") from None
+            raise SocketError(str(exc) or "not connected") from exc
 
     def close(self) -> None:
+        client = self._client
         try:
-            self._client.disconnect()
+            client.disconnect()
         except Exception:  # closing must never mask the error that led here
             pass
+        eio = client.eio
+        queue = getattr(eio, "queue", None)
+        if queue is not None:
+            queue.put(None)  # wakes a writer thread left waiting by a dropped connection
+        ws = getattr(eio, "ws", None)
+        if ws is not None:
+            try:
+                ws.close()
+            except Exception:
+                pass
+        current = threading.current_thread()
+        for name in ("read_loop_task", "write_loop_task"):
+            thread = getattr(eio, name, None)
+            if isinstance(thread, threading.Thread) and thread is not current:
+                thread.join(THREAD_JOIN_TIMEOUT)
 
 
 __all__ = [
@@ -183,6 +235,7 @@ __all__ = [
     "SocketError",
     "SocketRefused",
     "SocketTimeout",
+    "StateGuard",
     "Task",
     "iterate",
     "monotonic",

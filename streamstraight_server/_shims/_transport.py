@@ -1,14 +1,29 @@
-"""Flavour-neutral pieces of the socket shims: their exceptions and refusal parsing."""
+"""Flavour-neutral pieces of the socket shims: their exceptions, refusal parsing, and the
+fast path's checks."""
 
 from __future__ import annotations
 
+import inspect
 import json
+import logging
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 Handler = Callable[..., None]
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+#: python-socketio and python-engineio log here instead of printing to stderr themselves.
+#: Below ERROR they log every packet (chunk data included) and each drop, which the SDK
+#: reports itself.
+transport_logger = logging.getLogger("streamstraight_server.transport")
+transport_logger.setLevel(logging.ERROR)
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as ``Type: message``, for error messages that name their cause."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class SocketError(Exception):
@@ -67,15 +82,53 @@ def handled_inline(
     return False
 
 
+_fast_path_checked: dict[tuple[type, type], bool] = {}
+
+
+def fast_path_supported(client_class: type, eio_class: type) -> bool:
+    """Whether the private hooks of the fast path are there, as this SDK expects them.
+
+    The fast path (see ``handled_inline``) overrides python-socketio's
+    ``_engineio_client_class`` and python-engineio's ``_trigger_event`` (with its ``run_async``
+    keyword), and writes packets with ``eio.send``. A release that changes any of them gets the
+    public path instead: handlers registered with ``on()`` and events sent with ``emit()``.
+    """
+    key = (client_class, eio_class)
+    known = _fast_path_checked.get(key)
+    if known is None:
+        trigger = getattr(eio_class, "_trigger_event", None)
+        try:
+            source = inspect.getsource(trigger) if trigger is not None else ""
+        except (OSError, TypeError):
+            source = ""
+        known = (
+            callable(getattr(client_class, "_engineio_client_class", None))
+            and "run_async" in source
+            and callable(getattr(eio_class, "send", None))
+        )
+        _fast_path_checked[key] = known
+        if not known:
+            transport_logger.warning(
+                "python-socketio/python-engineio changed the hooks of the fast path; "
+                "using their public API (slower per chunk)"
+            )
+    return known
+
+
 class SocketBase:
     """What both flavours' sockets share: wiring the handlers, and reading a failed handshake."""
 
     def __init__(
-        self, client: Any, handlers: Mapping[str, Handler], on_disconnect: Handler
+        self, client: Any, handlers: Mapping[str, Handler], on_disconnect: Handler, fast: bool
     ) -> None:
         self._client = client
         self._refusal: Any = None
-        client.eio.fast_handlers = dict(handlers)
+        self.fast = fast
+        if fast:
+            client.eio.fast_handlers = dict(handlers)
+        else:
+            for event, handler in handlers.items():
+                client.on(event, handler)
         client.on("connect_error", self._on_connect_error)
         client.on("disconnect", on_disconnect)
 
@@ -89,15 +142,22 @@ class SocketBase:
     def _handshake_failure(self, exc: Exception, timeout: float) -> SocketError:
         """The server's refusal if there was one, else what went wrong with the transport."""
         refusal = refusal_from(self._refusal, str(exc))
+        if refusal is None:
+            refusal = refusal_from(str(exc), str(exc))
         if refusal is not None:
             return refusal
         if "timed out" in str(exc).lower():
             return SocketTimeout(f"no handshake within {timeout:g}s")
-        return SocketError(str(exc) or "connection failed")
+        return SocketError(describe(exc))
 
 
 # The two functions below speak Socket.IO v5 packets directly for the events of the hot path:
 # python-socketio's generic encoder and dispatcher cost more per chunk than the rest of the SDK.
+
+
+def chunk_packet(seq: int, data: str) -> str:
+    """The EVENT packet of ``producer:chunk``, built without a generic JSON pass over a dict."""
+    return f'2["producer:chunk",{{"seq":{seq},"data":{_encode(data)}}}]'
 
 
 def event_packet(event: str, data: Any) -> str:

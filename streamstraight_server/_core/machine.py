@@ -1,0 +1,686 @@
+"""The producer side of one stream, as a state machine that does no I/O.
+
+Read top to bottom, this file is what the SDK promises: a stream is reported delivered only when
+the server holds every chunk ``0 .. n - 1``, in order, once; any other outcome is an error that
+says which chunks the server holds.
+
+The machine owns no socket, clock or thread (in the style of h11 and wsproto). A driver feeds it
+what happened (``handshake_ok``, ``info``, ``ack``, ``server_error``, ``end_answer``,
+``connection_lost``, ``connect_failed``, ``poll`` with the time) and what the writer wants
+(``send``, ``wait_for``, ``end``, ``close``), and performs the actions it asks for, taken with
+``take_actions()``: connect (after a delay), resend chunks, send END. Events about a connection
+that is no longer the current one carry an old ``generation`` and are ignored.
+
+States::
+
+    CONNECTING --info--> OPEN --end()--> ENDING --answer--> ENDED
+        |                 |  ^              |
+        |            drop v  | info         | drop
+        |              RESUMING <-----------+
+        +---------> FAILED (from anywhere, through fail())      CLOSED (close())
+
+A failed machine raises its error again, as a fresh copy, from every later call.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from .acks import InFlightWindow, PendingChunk
+from .backoff import retry_delay
+from .errors import (
+    AckTimeoutError,
+    ConnectError,
+    ConnectionLostError,
+    ConnectTimeoutError,
+    DataLossError,
+    EndRejectedError,
+    EndTimeoutError,
+    HandshakeRejectedError,
+    StreamError,
+    StreamstraightServerError,
+    WriterClosedError,
+)
+from .options import ServerOptions
+from .protocol import EndPayload, ProducerEndReason, last_seq_for
+
+logger = logging.getLogger("streamstraight_server")
+
+#: how long to wait for ``stream:info`` after a handshake; a server may not send it
+INFO_WAIT = 1.0
+#: without a single ``producer:ack`` by then, the server is taken to confirm only END
+ACK_PROBE = 2.0
+#: how long ``abort()`` waits for the answer to its END
+ABORT_END_TIMEOUT = 5.0
+
+
+class State(enum.Enum):
+    CONNECTING = "connecting"
+    OPEN = "open"
+    RESUMING = "resuming"
+    ENDING = "ending"
+    ENDED = "ended"
+    FAILED = "failed"
+    CLOSED = "closed"
+
+
+class Goal(enum.Enum):
+    """What a waiting writer waits for."""
+
+    OPEN = "the connection"
+    ROOM = "room in the in-flight window"
+    FLUSHED = "confirmation of every chunk sent"
+    ENDED = "the answer to END"
+
+
+@dataclass(frozen=True)
+class Connect:
+    """Open connection ``generation`` after ``delay`` seconds (closing the previous one)."""
+
+    generation: int
+    delay: float
+    overwrite: bool
+
+
+@dataclass(frozen=True)
+class Resend:
+    """Emit these chunks again, in order, on connection ``generation``."""
+
+    generation: int
+    chunks: list[PendingChunk]
+
+
+@dataclass(frozen=True)
+class SendEnd:
+    """Emit END with an ack callback on connection ``generation``."""
+
+    generation: int
+    payload: EndPayload
+
+
+Action = Connect | Resend | SendEnd
+
+_TERMINAL = (State.ENDED, State.FAILED, State.CLOSED)
+
+
+class StreamMachine:
+    """One stream's producer state. Not thread-safe: the blocking driver holds a lock."""
+
+    def __init__(self, stream_id: str, options: ServerOptions, *, overwrite: bool = False) -> None:
+        self.stream_id = stream_id
+        self.options = options
+        self.state = State.CONNECTING
+        self.error: StreamstraightServerError | None = None
+        self.window = InFlightWindow(options.max_in_flight_chunks, options.max_in_flight_bytes)
+        self.end_redis_id: str | None = None
+        self._overwrite = overwrite
+        self._actions: list[Action] = []
+        #: the connection events are accepted from; bumped by every Connect
+        self.generation = 0
+        self._linked = False  # the handshake of the current generation is done
+        self._dropped_early = False  # the current generation dropped before handshake_ok
+        self._info_seen = False
+        self._info_deadline: float | None = None
+        self._attempts = 0  # failed connection attempts since the last success
+        self._attempts_allowed = options.num_connect_retries + 1
+        self._resume_started: float | None = None
+        self._last_failure: BaseException | None = None
+        self._end_reason: ProducerEndReason | None = None
+        self._end_deadline: float | None = None
+        self._end_timeout = options.end_timeout
+        #: a writer is waiting for acks since then (None: nobody waits for acks)
+        self._ack_wait_since: float | None = None
+        self._ack_deadline: float | None = None
+        self._probed = False
+        self.end_only = False
+        #: while a writer waits, an ack wakes it only once this seq is confirmed
+        self.wake_at = -1
+        self.last_activity = 0.0
+
+    def __repr__(self) -> str:
+        window = self.window
+        return (
+            f"<StreamMachine {self.stream_id!r} {self.state.value} sent={window.sent} "
+            f"confirmed={window.acked_through}>"
+        )
+
+    # -- progress and failure -----------------------------------------------------------
+
+    @property
+    def confirmed(self) -> int:
+        return self.window.acked_through
+
+    @property
+    def sent(self) -> int:
+        return self.window.sent
+
+    def _progress(self, error: StreamstraightServerError) -> StreamstraightServerError:
+        return error.with_progress(self.stream_id, self.window.acked_through, self.window.sent)
+
+    def fail(self, error: StreamstraightServerError, cause: BaseException | None = None) -> None:
+        """The one way into FAILED. The first failure sticks; later ones are ignored."""
+        if self.state in _TERMINAL:
+            return
+        if cause is not None:
+            error.__cause__ = cause
+        self.error = self._progress(error)
+        self.state = State.FAILED
+        self._actions.clear()
+        logger.error("%s", self.error)
+
+    def raise_if_failed(self) -> None:
+        if self.error is not None:
+            raise self.error.fresh()
+
+    def _check_usable(self) -> None:
+        self.raise_if_failed()
+        if self.state is State.CLOSED:
+            raise WriterClosedError(
+                f"stream {self.stream_id!r}: closed by close() or disconnect(); open a new "
+                "writer to write again"
+            )
+        if self.state in (State.ENDING, State.ENDED):
+            raise WriterClosedError(
+                f"stream {self.stream_id!r} has ended; open a new writer to write another"
+            )
+
+    def take_actions(self) -> list[Action]:
+        actions, self._actions = self._actions, []
+        return actions
+
+    # -- connecting ---------------------------------------------------------------------
+
+    def start(self, now: float) -> None:
+        """Ask for the first connection."""
+        self._connect(0.0, now)
+
+    def _connect(self, delay: float, now: float) -> None:
+        self.generation += 1
+        self._linked = False
+        self._dropped_early = False
+        self._info_seen = False
+        self._info_deadline = None
+        overwrite = self._overwrite and self.window.sent == 0 and self.state is State.CONNECTING
+        self._actions.append(Connect(self.generation, delay, overwrite))
+
+    def handshake_ok(self, generation: int, now: float) -> None:
+        """The handshake of ``generation`` succeeded; ``stream:info`` is awaited briefly."""
+        if generation != self.generation or self.state in _TERMINAL:
+            return
+        if self._dropped_early:
+            self._linked = True
+            self.connection_lost(generation, now)
+            return
+        self._linked = True
+        self._attempts = 0
+        if not self._info_seen:
+            self._info_deadline = now + min(INFO_WAIT, self.options.connect_timeout)
+
+    def connect_failed(self, generation: int, error: BaseException, now: float) -> None:
+        """A connection attempt failed. ``error`` is a StreamstraightServerError when retrying
+        cannot help (a rejected key, a refused stream), else the transport's exception."""
+        if generation != self.generation or self.state in _TERMINAL:
+            return
+        self._last_failure = error
+        self._attempts += 1
+        resuming = self.state is not State.CONNECTING
+        if isinstance(error, StreamstraightServerError):
+            if resuming:
+                self.fail(
+                    ConnectionLostError(
+                        f"the connection dropped and resuming was refused: {error}"
+                    ),
+                    cause=error,
+                )
+            else:
+                self.fail(error)
+            return
+        if resuming:
+            if self._resume_exhausted(now):
+                self._fail_resume()
+                return
+        elif self._attempts >= self._attempts_allowed:
+            kind = ConnectTimeoutError if isinstance(error, TimeoutError) else ConnectError
+            attempts = self._attempts
+            self.fail(
+                kind(
+                    f"could not connect to {self.options.base_url} after {attempts} attempt"
+                    f"{'s' if attempts > 1 else ''}: {_describe(error)}",
+                    attempts=attempts,
+                ),
+                cause=error,
+            )
+            return
+        self._connect(retry_delay(self.options.connect_retry_delay_ms, self._attempts - 1), now)
+
+    def _resume_exhausted(self, now: float) -> bool:
+        started = self._resume_started if self._resume_started is not None else now
+        return (
+            self._attempts >= self.options.resume_attempts
+            or now - started >= self.options.resume_timeout
+        )
+
+    def _fail_resume(self) -> None:
+        failure = self._last_failure
+        self.fail(
+            ConnectionLostError(
+                f"the connection dropped and could not be resumed within "
+                f"{self.options.resume_attempts} attempts / {self.options.resume_timeout:g}s"
+                + (f": {_describe(failure)}" if failure is not None else "")
+            ),
+            cause=failure,
+        )
+
+    def connection_lost(self, generation: int, now: float) -> None:
+        """Connection ``generation`` dropped (or an emit on it failed)."""
+        if generation != self.generation or self.state in _TERMINAL:
+            return
+        if not self._linked:
+            # during the handshake: connect() fails, or handshake_ok() sees this flag
+            self._dropped_early = True
+            return
+        if self.state is State.CONNECTING:
+            self.connect_failed(generation, ConnectionError("the connection closed"), now)
+            return
+        if self.state is not State.RESUMING:
+            logger.warning(
+                "stream %r: connection lost with %d of %d chunks confirmed; resuming",
+                self.stream_id,
+                self.window.acked_through,
+                self.window.sent,
+            )
+            self.state = State.RESUMING
+            self._resume_started = now
+            self._attempts = 0
+        if self.options.resume_attempts == 0:
+            self._last_failure = ConnectionError("resume_attempts is 0")
+            self._fail_resume()
+            return
+        self._end_deadline = None
+        self._connect(0.0 if self._attempts == 0 else self._retry_delay(), now)
+
+    def _retry_delay(self) -> float:
+        return retry_delay(self.options.connect_retry_delay_ms, max(self._attempts - 1, 0))
+
+    # -- what the server says -----------------------------------------------------------
+
+    def info(self, generation: int, payload: Any, now: float) -> None:
+        """``stream:info``: where the server stands on this stream."""
+        if generation != self.generation or self.state in _TERMINAL or self._info_seen:
+            return
+        self._info_seen = True
+        self._linked = True
+        self._info_deadline = None
+        data = payload if isinstance(payload, dict) else {}
+        raw = data.get("lastSeq")
+        last_seq = raw if type(raw) is int and raw >= 0 else None
+        ended = data.get("ended") is True
+        end_reason = data.get("endReason") if isinstance(data.get("endReason"), str) else None
+        if self.state is State.CONNECTING:
+            self._opened(last_seq, ended)
+        elif self.state is State.RESUMING:
+            self._resumed(last_seq, ended, end_reason, now)
+
+    def _info_missing(self, now: float) -> None:
+        self._info_deadline = None
+        self._info_seen = True
+        if self.state is State.CONNECTING:
+            self._opened(None, False)
+        elif self.window.sent > self.window.base or self._end_reason is not None:
+            self.fail(
+                ConnectionLostError(
+                    "the connection dropped and, after reconnecting, the server did not say "
+                    "which chunks it holds (no stream:info); resuming could lose or duplicate "
+                    "chunks"
+                )
+            )
+        else:
+            self.state = State.OPEN
+
+    def _opened(self, last_seq: int | None, ended: bool) -> None:
+        if ended:
+            self.fail(
+                HandshakeRejectedError(
+                    f"stream {self.stream_id!r} has already ended; pass "
+                    "overwrite_existing_stream=True to replace it, or use a new stream_id",
+                    code="stream-ended",
+                )
+            )
+            return
+        if last_seq is not None:
+            logger.warning(
+                "stream %r already holds chunks 0..%d from an earlier producer; continuing at "
+                "seq %d",
+                self.stream_id,
+                last_seq,
+                last_seq + 1,
+            )
+            self.window.start_at(last_seq + 1)
+        self.state = State.OPEN
+
+    def _resumed(self, last_seq: int | None, ended: bool, reason: str | None, now: float) -> None:
+        """The resume rule: the server must hold at least what it confirmed, or get it again."""
+        window = self.window
+        held_through = 0 if last_seq is None else last_seq + 1
+        if ended:
+            self._resumed_after_end(held_through, reason)
+            return
+        if held_through > window.sent:
+            self.fail(
+                ConnectionLostError(
+                    f"after reconnecting, the server holds seq 0..{held_through - 1} but only "
+                    f"{window.sent} chunks were sent: another producer wrote this stream"
+                )
+            )
+            return
+        if held_through < window.acked_through:
+            logger.warning(
+                "stream %r: after reconnecting the server holds %d chunks, fewer than the %d it "
+                "had confirmed (restart or failover)",
+                self.stream_id,
+                held_through,
+                window.acked_through,
+            )
+        if window.oldest_held > held_through:
+            lost = (held_through, window.oldest_held - 1)
+            window.server_holds(held_through)
+            self.fail(
+                DataLossError(
+                    f"after reconnecting, the server lacks seq {lost[0]}..{lost[1]}, which are "
+                    "no longer held for resending; the stream cannot be completed",
+                    missing=lost,
+                )
+            )
+            return
+        window.server_holds(held_through)
+        resend = window.chunks_from(held_through)
+        logger.warning(
+            "stream %r: resumed; resending %d chunks from seq %d",
+            self.stream_id,
+            len(resend),
+            held_through,
+        )
+        if resend:
+            self._actions.append(Resend(self.generation, resend))
+        self._resume_started = None
+        self._ack_deadline = None if self._ack_wait_since is None else now + self._ack_timeout()
+        if self._end_reason is not None:
+            self._send_end(now)
+        else:
+            self.state = State.OPEN
+
+    def _resumed_after_end(self, held_through: int, reason: str | None) -> None:
+        """The server ended the stream while we were away: delivered only if it is our END
+        and the server holds every chunk."""
+        sent = self.window.sent
+        ours = self._end_reason is not None and (reason is None or reason == self._end_reason)
+        if ours and held_through == sent:
+            if reason is None:
+                logger.warning(
+                    "stream %r: the server had ended the stream when the answer to END was "
+                    "lost; it holds all %d chunks but does not say why it ended",
+                    self.stream_id,
+                    sent,
+                )
+            self._ended("")
+            return
+        what = f"ended it ({reason})" if reason else "ended it"
+        if held_through < sent:
+            lost = (held_through, sent - 1)
+            self.window.server_holds(held_through)
+            self.fail(
+                DataLossError(
+                    f"after reconnecting, the server has {what} holding seq 0..{held_through - 1}"
+                    f" only; seq {lost[0]}..{lost[1]} are not in the stream"
+                    if held_through
+                    else f"after reconnecting, the server has {what} holding no chunks; seq "
+                    f"{lost[0]}..{lost[1]} are not in the stream",
+                    missing=lost,
+                )
+            )
+            return
+        self.fail(
+            ConnectionLostError(
+                f"after reconnecting, the server has {what} (it holds seq 0..{held_through - 1})"
+            )
+        )
+
+    def ack(self, generation: int, seq: object) -> bool:
+        """``producer:ack``; True when a waiting writer should wake. The per-chunk hot path."""
+        if self.window.note_ack(seq) and generation == self.generation:
+            if self.end_only:
+                self.end_only = False  # acks are back: flow control again, with no new probe
+                logger.info("stream %r: the server confirms chunks again", self.stream_id)
+            return self.window.acked_through >= self.wake_at >= 0
+        return False
+
+    def server_error(self, generation: int, payload: Any, now: float) -> None:
+        """``stream:error`` or ``connection:error``: the stream fails with the server's words."""
+        if generation != self.generation or self.state in _TERMINAL:
+            return
+        data = payload if isinstance(payload, dict) else {}
+        code = data.get("code") if isinstance(data.get("code"), str) else None
+        if code == "stream-busy" and self.state is State.RESUMING:
+            # the server has not yet noticed that our previous connection is gone
+            self._linked = True
+            self.connect_failed(generation, ConnectionError("the stream is still busy"), now)
+            return
+        retry = data.get("retryInMs")
+        message = data.get("message")
+        if not isinstance(message, str) or not message:
+            message = "an unspecified error"
+        self.fail(
+            StreamError(
+                f"the server reported: {message}",
+                code=code,
+                retry_in_ms=retry if type(retry) is int else None,
+            )
+        )
+
+    def end_answer(self, generation: int, answer: Any) -> None:
+        """The server's answer to END."""
+        if generation != self.generation or self.state is not State.ENDING:
+            return
+        if isinstance(answer, dict) and answer.get("success") is True:
+            redis_id = answer.get("endRedisId")
+            self._ended(redis_id if isinstance(redis_id, str) else "")
+        elif isinstance(answer, dict) and answer.get("success") is False:
+            error = answer.get("error")
+            self.fail(EndRejectedError(f"the server refused END: {error or 'no reason given'}"))
+        else:
+            self.fail(EndRejectedError(f"the server answered END with {_short(answer)}"))
+
+    def _ended(self, redis_id: str) -> None:
+        self.window.confirm_all()
+        self.end_redis_id = redis_id
+        self.state = State.ENDED
+        logger.info(
+            "stream %r: ended (%s), %d chunks confirmed",
+            self.stream_id,
+            self._end_reason,
+            self.window.sent,
+        )
+
+    # -- the writer's calls -------------------------------------------------------------
+
+    def send(self, data: str, size: int, now: float) -> int:
+        """Take one encoded chunk; returns its seq, to be emitted on the current connection,
+        or -1 when the writer must first wait for ``Goal.ROOM``."""
+        if self.state is not State.OPEN:
+            self._check_usable()
+            return -1
+        window = self.window
+        if not window.has_room(size):
+            if not self.end_only:
+                return -1
+            window.evict_for(size)
+        self.last_activity = now
+        return window.add(data, size)
+
+    def ready(self, goal: Goal, size: int = 0) -> bool:
+        """Whether ``goal`` is met; raises the stream's error when it never will be."""
+        state = self.state
+        if goal is Goal.ENDED:
+            if state is State.ENDED:
+                return True
+            self.raise_if_failed()
+            if state is State.CLOSED:
+                raise WriterClosedError(
+                    f"stream {self.stream_id!r}: closed by close() or disconnect(); open a new "
+                    "writer to write again"
+                )
+            return False
+        self._check_usable()
+        if state is not State.OPEN:
+            return False
+        if goal is Goal.ROOM:
+            return self.end_only or self.window.has_room(size)
+        if goal is Goal.FLUSHED:
+            return self.end_only or self.window.unconfirmed == 0
+        return True
+
+    def begin_wait(self, goal: Goal, now: float) -> None:
+        """A writer starts waiting for ``goal``: timers for acks start here."""
+        window = self.window
+        if goal is Goal.ROOM:
+            # wake once a quarter of what is in flight is confirmed rather than on every ack
+            self.wake_at = window.acked_through + max(1, window.unconfirmed // 4)
+        elif goal is Goal.FLUSHED:
+            self.wake_at = window.sent
+        else:
+            self.wake_at = -1
+            return
+        self._ack_wait_since = now
+        self._ack_deadline = now + self._ack_timeout()
+        self._ack_mark = window.acked_through
+
+    def end_wait(self) -> None:
+        self.wake_at = -1
+        self._ack_wait_since = None
+        self._ack_deadline = None
+
+    def _ack_timeout(self) -> float:
+        return self.options.ack_timeout
+
+    def end(self, reason: ProducerEndReason, now: float, *, timeout: float | None = None) -> None:
+        """Ask for END; wait for ``Goal.ENDED`` afterwards."""
+        self._check_usable()
+        if self._end_reason is not None:
+            return
+        self._end_reason = reason
+        if timeout is not None:
+            self._end_timeout = timeout
+        if self.state is State.OPEN:
+            self._send_end(now)
+        # CONNECTING or RESUMING: END goes out once the connection is back
+
+    def _send_end(self, now: float) -> None:
+        assert self._end_reason is not None
+        self.state = State.ENDING
+        payload: EndPayload = {"reason": self._end_reason, "lastSeq": last_seq_for(self.sent)}
+        self._actions.append(SendEnd(self.generation, payload))
+        self._end_deadline = now + self._end_timeout
+
+    def close(self) -> None:
+        """The writer is done with the stream, whatever state it is in."""
+        if self.state in _TERMINAL:
+            return
+        if self.window.sent > self.window.base:
+            logger.warning(
+                "stream %r: closed with %d chunks sent and no confirmed END; readers will see "
+                "the stream end as producer-disconnected",
+                self.stream_id,
+                self.window.sent,
+            )
+        self.state = State.CLOSED
+        self._actions.clear()
+
+    # -- time ---------------------------------------------------------------------------
+
+    def poll(self, now: float) -> None:
+        """Let time pass: deadlines for ``stream:info``, acks, END and resuming."""
+        state = self.state
+        if state in _TERMINAL:
+            return
+        if self._info_deadline is not None and now >= self._info_deadline:
+            self._info_missing(now)
+            state = self.state
+        if state is State.ENDING and self._end_deadline is not None and now >= self._end_deadline:
+            self.fail(
+                EndTimeoutError(f"the server did not answer END within {self._end_timeout:g}s")
+            )
+            return
+        if (
+            state is State.RESUMING
+            and self._resume_started is not None
+            and now - self._resume_started >= self.options.resume_timeout
+        ):
+            self._last_failure = self._last_failure or TimeoutError("resume_timeout")
+            self._fail_resume()
+            return
+        if state is State.OPEN and self._ack_wait_since is not None:
+            self._poll_acks(now)
+
+    def _poll_acks(self, now: float) -> None:
+        window = self.window
+        if window.acked_through != self._ack_mark:
+            self._ack_mark = window.acked_through
+            self._ack_deadline = now + self._ack_timeout()
+        if (
+            not self._probed
+            and not window.acks_seen
+            and self._ack_wait_since is not None
+            and now - self._ack_wait_since >= min(ACK_PROBE, self._ack_timeout())
+        ):
+            self._probed = True
+            self.end_only = True
+            logger.warning(
+                "stream %r: the server sends no per-chunk acks; chunks are confirmed when the "
+                "stream ends, and the window becomes a resend buffer",
+                self.stream_id,
+            )
+            return
+        if self.end_only:
+            return
+        if self._ack_deadline is not None and now >= self._ack_deadline:
+            self.fail(
+                AckTimeoutError(
+                    f"no confirmation from the server for {self._ack_timeout():g}s while "
+                    "waiting for acks"
+                )
+            )
+
+    def next_deadline(self) -> float | None:
+        """When ``poll`` next has something to do (None: nothing is timed)."""
+        if self.state in _TERMINAL:
+            return None
+        candidates = [t for t in (self._info_deadline, self._end_deadline) if t is not None]
+        if self.state is State.RESUMING and self._resume_started is not None:
+            candidates.append(self._resume_started + self.options.resume_timeout)
+        if self._ack_wait_since is not None and self.state is State.OPEN and not self.end_only:
+            if self._ack_deadline is not None:
+                candidates.append(self._ack_deadline)
+            if not self._probed and not self.window.acks_seen:
+                candidates.append(self._ack_wait_since + min(ACK_PROBE, self._ack_timeout()))
+        return min(candidates) if candidates else None
+
+    def heartbeat_due(self, now: float, interval: float) -> bool:
+        if self.state is not State.OPEN or now - self.last_activity < interval:
+            return False
+        self.last_activity = now
+        return True
+
+
+def _describe(error: BaseException | None) -> str:
+    if error is None:
+        return "unknown error"
+    text = str(error)
+    return text if text else type(error).__name__
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 200 else text[:200] + "..."
