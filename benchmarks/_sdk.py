@@ -12,7 +12,7 @@ import inspect
 import threading
 from typing import Any
 
-from _measure import MemoryWatch, Phases, Target, chunk_list, chunk_stream, now
+from _measure import MemoryWatch, Phases, Target, chunk_list, chunk_stream, cpu, now
 
 from streamstraight_server import AsyncStreamstraight, Streamstraight
 
@@ -80,12 +80,13 @@ def single_blocking(target: Target, stream_id: str, count: int, size: int) -> di
 
 async def connect_async(target: Target, stream_id: str, count: int, size: int) -> dict[str, Any]:
     """``count`` (+1 warm-up) times each: a stream made writable; a stream's first send."""
-    connects, first_sends = [], []
+    connects, connect_cpus, first_sends = [], [], []
     for i in range(count + 1):
         client = _async_client(target, f"{stream_id}-c{i}")
-        start = now()
+        start, start_cpu = now(), cpu()
         async with _writer(client, f"{stream_id}-c{i}") as writer:
             connects.append(now() - start)
+            connect_cpus.append(cpu() - start_cpu)
         await _aclose(client)
         client = _async_client(target, f"{stream_id}-f{i}")
         start = now()
@@ -93,16 +94,21 @@ async def connect_async(target: Target, stream_id: str, count: int, size: int) -
             await writer.send("x")
             first_sends.append(now() - start)
         await _aclose(client)
-    return {"connects": connects[1:], "first_sends": first_sends[1:]}
+    return {
+        "connects": connects[1:],
+        "connect_cpus": connect_cpus[1:],
+        "first_sends": first_sends[1:],
+    }
 
 
 def connect_blocking(target: Target, stream_id: str, count: int, size: int) -> dict[str, Any]:
-    connects, first_sends = [], []
+    connects, connect_cpus, first_sends = [], [], []
     for i in range(count + 1):
         client = _blocking_client(target, f"{stream_id}-c{i}")
-        start = now()
+        start, start_cpu = now(), cpu()
         with _writer(client, f"{stream_id}-c{i}"):
             connects.append(now() - start)
+            connect_cpus.append(cpu() - start_cpu)
         _close(client)
         client = _blocking_client(target, f"{stream_id}-f{i}")
         start = now()
@@ -110,7 +116,11 @@ def connect_blocking(target: Target, stream_id: str, count: int, size: int) -> d
             writer.send("x")
             first_sends.append(now() - start)
         _close(client)
-    return {"connects": connects[1:], "first_sends": first_sends[1:]}
+    return {
+        "connects": connects[1:],
+        "connect_cpus": connect_cpus[1:],
+        "first_sends": first_sends[1:],
+    }
 
 
 async def concurrent_async(

@@ -35,7 +35,7 @@ OFFICIAL = "streamstraight-server==0.2.10"
 CONTENDERS = ["sdk-async", "sdk-blocking", "official", "raw-async", "raw-blocking", "node"]
 WORKLOADS = ["single", "connect", "concurrent", "rss"]
 CONCURRENT = ["sdk-async", "sdk-blocking"]
-RSS = ["sdk-async", "sdk-blocking", "official"]
+RSS = ["sdk-async", "sdk-blocking"]
 
 
 @dataclass
@@ -49,6 +49,7 @@ class Settings:
     threads: int
     rss_chunks: int
     rss_rounds: int
+    rss_official: bool
     ack_delay_ms: int
     server_bound: bool
     workloads: list[str]
@@ -206,7 +207,7 @@ def one_round(
 def rss_rounds(settings: Settings, slow_sink: NodeSink, results: Results) -> None:
     params = {"count": settings.rss_chunks, "size": settings.size}
     for round_ in range(settings.rss_rounds):
-        for contender in RSS:
+        for contender in RSS + (["official"] if settings.rss_official else []):
             if contender not in settings.contenders:
                 continue
             sid = f"rss-r{round_}-{contender}"
@@ -228,6 +229,9 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
     parser.add_argument("--threads", type=int, help="threads of the blocking concurrent run")
     parser.add_argument("--rss-chunks", type=int, help="chunks of the memory workload")
     parser.add_argument("--rss-rounds", type=int, default=1)
+    parser.add_argument(
+        "--rss-official", action="store_true", help="the official SDK in the memory workload too"
+    )
     parser.add_argument("--ack-delay-ms", type=int, default=300, help="the slow sink's delay")
     parser.add_argument("--no-server-bound", action="store_true", help="skip the Python server")
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
@@ -258,6 +262,7 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         threads=pick(args.threads, 100, 10),
         rss_chunks=pick(args.rss_chunks, 1_000_000, 20_000),
         rss_rounds=args.rss_rounds,
+        rss_official=args.rss_official,
         ack_delay_ms=args.ack_delay_ms,
         server_bound=not args.no_server_bound and "single" in workloads,
         workloads=workloads,
