@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from streamstraight_server.devserver import ThreadedDevServer
+from tests.server_process import ServerProcess
 
 
 @pytest.fixture
@@ -36,3 +38,14 @@ def _no_env_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests say what they use; a developer's exported key must not leak into them."""
     monkeypatch.delenv("STREAMSTRAIGHT_API_KEY", raising=False)
     monkeypatch.delenv("STREAMSTRAIGHT_API_BASE_URL", raising=False)
+
+
+@pytest.fixture
+def server_process(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A local server in a process of its own, which a test may kill and start again."""
+    process = ServerProcess(tmp_path / "journal.jsonl")
+    process.start()
+    try:
+        yield process
+    finally:
+        process.kill()

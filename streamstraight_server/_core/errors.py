@@ -53,6 +53,17 @@ class StreamstraightServerError(Exception):
         return copy
 
 
+def root_cause(exc: BaseException) -> BaseException:
+    """The innermost exception of a chain (explicit causes first, then implicit contexts)."""
+    seen = {id(exc)}
+    while True:
+        inner = exc.__cause__ or exc.__context__
+        if inner is None or id(inner) in seen:
+            return exc
+        seen.add(id(inner))
+        exc = inner
+
+
 def progress_text(confirmed: int, sent: int) -> str:
     if sent == 0:
         return "no chunks were sent"

@@ -43,6 +43,7 @@ from .errors import (
     StreamError,
     StreamstraightServerError,
     WriterClosedError,
+    root_cause,
 )
 from .options import ServerOptions
 from .protocol import EndPayload, ProducerEndReason, last_seq_for
@@ -245,13 +246,15 @@ class StreamMachine:
         elif self._attempts >= self._attempts_allowed:
             kind = ConnectTimeoutError if isinstance(error, TimeoutError) else ConnectError
             attempts = self._attempts
+            root = root_cause(error)
+            shown = error if isinstance(error, TimeoutError) else root
             self.fail(
                 kind(
                     f"could not connect to {self.options.base_url} after {attempts} attempt"
-                    f"{'s' if attempts > 1 else ''}: {_describe(error)}",
+                    f"{'s' if attempts > 1 else ''}: {_describe(shown)}",
                     attempts=attempts,
                 ),
-                cause=error,
+                cause=root,
             )
             return
         self._connect(retry_delay(self.options.connect_retry_delay_ms, self._attempts - 1), now)
@@ -678,7 +681,7 @@ def _describe(error: BaseException | None) -> str:
     if error is None:
         return "unknown error"
     text = str(error)
-    return text if text else type(error).__name__
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _short(value: Any) -> str:

@@ -10,6 +10,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .._core.errors import root_cause
+
 Handler = Callable[..., None]
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
@@ -30,7 +32,7 @@ class SocketError(Exception):
     """The transport failed (could not reach the server, or the connection broke)."""
 
 
-class SocketTimeout(SocketError):
+class SocketTimeout(SocketError, TimeoutError):
     """A socket operation ran past its deadline."""
 
 
@@ -140,15 +142,35 @@ class SocketBase:
         return bool(self._client.connected)
 
     def _handshake_failure(self, exc: Exception, timeout: float) -> SocketError:
-        """The server's refusal if there was one, else what went wrong with the transport."""
+        """The server's refusal if there was one, else what went wrong with the transport.
+
+        python-engineio reports a failed WebSocket connection as a bare "Connection error",
+        raised while handling the WebSocket library's exception: the HTTP status of a refused
+        upgrade, or the OS error, is found on that exception."""
         refusal = refusal_from(self._refusal, str(exc))
-        if refusal is None:
-            refusal = refusal_from(str(exc), str(exc))
         if refusal is not None:
             return refusal
-        if "timed out" in str(exc).lower():
+        root = root_cause(exc)
+        status = http_status_of(root)
+        if status is not None:
+            return SocketRefused(
+                f"the server refused the WebSocket upgrade with HTTP {status}", {}, status
+            )
+        refusal = refusal_from(str(exc), str(exc))
+        if refusal is not None:
+            return refusal
+        if "timed out" in str(exc).lower() or isinstance(root, TimeoutError):
             return SocketTimeout(f"no handshake within {timeout:g}s")
-        return SocketError(describe(exc))
+        return SocketError(describe(root))
+
+
+def http_status_of(exc: BaseException) -> int | None:
+    """The HTTP status carried by websocket-client's or aiohttp's failed-handshake exception."""
+    for name in ("status_code", "status"):
+        value = getattr(exc, name, None)
+        if type(value) is int and 100 <= value < 600:
+            return value
+    return None
 
 
 # The two functions below speak Socket.IO v5 packets directly for the events of the hot path:

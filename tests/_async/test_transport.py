@@ -1,0 +1,109 @@
+"""The transport: refusals, failed connections, the fast path and its fallback, leftovers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from streamstraight_server import (
+    AsyncStreamstraight,
+    AuthenticationError,
+    ConnectError,
+    StreamError,
+)
+from streamstraight_server._shims import _transport
+from streamstraight_server._shims._async import monotonic, sleep
+from streamstraight_server.devserver import ThreadedDevServer
+from tests.helpers import closed_port, stored
+from tests.refusing_server import refusing_server
+from tests.tools._async import live_workers
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_a_refused_upgrade_is_an_authentication_error_at_once(status: int) -> None:
+    with refusing_server(status, "invalid API key") as (base_url, seen):
+        client = AsyncStreamstraight(
+            api_key="sk_wrong", base_url=base_url, num_connect_retries=5, connect_timeout=5.0
+        )
+        started = monotonic()
+        with pytest.raises(AuthenticationError, match=f"HTTP {status}|{status}"):
+            await client.stream(["a"], stream_id="refused")
+        assert monotonic() - started < 3.0
+    assert len(seen) == 1  # never retried
+    assert all(path.startswith("/socket.io/") for path in seen)
+
+
+async def test_a_connect_error_names_and_keeps_its_cause() -> None:
+    client = AsyncStreamstraight(
+        api_key="sk_test",
+        base_url=f"http://127.0.0.1:{closed_port()}",
+        num_connect_retries=1,
+        connect_retry_delay_ms=10,
+    )
+    with pytest.raises(ConnectError) as caught:
+        await client.stream(["a"], stream_id="nowhere")
+    error = caught.value
+    assert error.attempts == 2 and "after 2 attempts" in str(error)
+    assert isinstance(error.__cause__, ConnectionRefusedError)
+    assert "ConnectionRefusedError" in str(error)
+
+
+async def test_a_base_url_path_prefixes_the_socket_path() -> None:
+    with refusing_server(404) as (base_url, seen):
+        client = AsyncStreamstraight(
+            api_key="sk_test", base_url=base_url + "/proxy/ss/", num_connect_retries=0
+        )
+        with pytest.raises(Exception):  # noqa: B017 - only the path it asked for matters here
+            await client.stream(["a"], stream_id="prefixed")
+    assert seen and seen[0].startswith("/proxy/ss/socket.io/")
+
+
+async def test_the_public_api_path_confirms_every_chunk_and_reports_errors(
+    server: ThreadedDevServer, options: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_transport, "fast_path_supported", lambda *classes: False)
+    client = AsyncStreamstraight(**options, max_in_flight_chunks=4)
+    async with client.stream_writer(stream_id="public") as writer:
+        assert writer._session is not None and not writer._session._socket.fast  # type: ignore[union-attr]
+        for i in range(30):
+            await writer.send(i)
+        await writer.flush()
+        assert writer.confirmed == 30
+    assert stored(server, "public") == [str(i) for i in range(30)]
+    server.faults.error_after_chunks = 1
+    with pytest.raises(StreamError, match="injected"):
+        async with client.stream_writer(stream_id="public-error") as writer:
+            await writer.send(0)
+            await writer.flush()
+            await sleep(0.5)
+            await writer.send(1)
+
+
+def test_the_fast_path_is_checked_against_the_libraries() -> None:
+    class NoHooks:
+        pass
+
+    assert not _transport.fast_path_supported(NoHooks, NoHooks)
+
+
+async def test_nothing_outlives_a_resumed_and_closed_stream(
+    server: ThreadedDevServer, options: dict[str, Any], capfd: pytest.CaptureFixture[str]
+) -> None:
+    before = live_workers()
+    client = AsyncStreamstraight(**options, heartbeat_interval=0.05)
+    for round_ in range(3):
+        server.faults.drop_after_chunks = 3
+        async with client.stream_writer(stream_id=f"resumed-{round_}") as writer:
+            for i in range(10):
+                await writer.send(i)
+            await writer.flush()
+        assert stored(server, f"resumed-{round_}") == [str(i) for i in range(10)]
+    await client.aclose()
+    deadline = monotonic() + 1.0
+    while live_workers() > before and monotonic() < deadline:
+        await sleep(0.05)
+    assert live_workers() <= before
+    await sleep(0.2)
+    captured = capfd.readouterr()
+    assert captured.err == "" and captured.out == ""
