@@ -419,8 +419,9 @@ class Report:
             f"{s.rss_rounds} round(s). Chunks are made as they are sent, so the stream itself "
             "costs nothing: the RSS that grows is the producer's. With a window of 4,096 "
             "chunks the SDK waits for acks; the peak must not depend on the stream's length "
-            "(compare the RSS at a tenth of the stream with the peak). The official SDK "
-            "ignores acks and is shown for reference.",
+            "(compare the RSS at a tenth of the stream with the peak). The official SDK, "
+            "which ignores acks, runs here only with `--rss-official`; its RSS on a short "
+            "stream is in the first table.",
             "",
         ]
         return lines + table(
