@@ -1,15 +1,20 @@
-# Every target builds its own virtual environment in .venv from the package registries.
+# Every target builds its own virtual environment in .venv from the package registries;
+# test-lowest builds a second one, .venv-lowest, with the lowest dependency versions.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.stamp-install
 BROWSER := $(VENV)/.stamp-browser
+LOWEST := .venv-lowest
+LOWEST_PINS := constraints/lowest.txt
+LOWEST_INSTALLED := $(LOWEST)/.stamp-install
 
-.PHONY: help install browser demo test check lint typecheck unit unasync bench dev clean
+.PHONY: help install browser demo test check lint typecheck unit test-lowest unasync bench dev clean
 
 help:
 	@echo "make demo       run the demo: local server, a producer in both flavours, a live consumer"
-	@echo "make test       unasync check, ruff, mypy --strict and the whole test suite"
+	@echo "make test       unasync check, ruff, mypy --strict, the whole test suite, then test-lowest"
+	@echo "make test-lowest  the test suite against the lowest dependency versions pyproject admits"
 	@echo "make unasync    regenerate the blocking twin (_sync/) from the async source"
 	@echo "make bench      benchmarks against the Node Socket.IO sink; writes BENCHMARKS.md"
 	@echo "make dev        run the local Streamstraight-compatible server"
@@ -21,6 +26,14 @@ $(INSTALLED): pyproject.toml
 	touch $@
 
 install: $(INSTALLED)
+
+# Rebuilt from scratch whenever the bounds change, so no newer version lingers from before.
+$(LOWEST_INSTALLED): pyproject.toml $(LOWEST_PINS)
+	rm -rf $(LOWEST)
+	$(PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/python -m pip install --quiet --upgrade pip
+	$(LOWEST)/bin/python -m pip install --quiet --constraint $(LOWEST_PINS) -e '.[dev]'
+	touch $@
 
 # Headless Chromium from Debian's packages for the viewer page's browser test (no browser download).
 $(BROWSER): $(INSTALLED)
@@ -55,7 +68,12 @@ typecheck: $(INSTALLED)
 unit: $(INSTALLED) $(BROWSER)
 	$(BIN)/python -m pytest
 
+# The suite against the lowest versions; the pins are checked against what is installed.
+test-lowest: $(LOWEST_INSTALLED) $(BROWSER)
+	STREAMSTRAIGHT_LOWEST_PINS=$(LOWEST_PINS) $(LOWEST)/bin/python -m pytest -p no:cacheprovider
+
 test: lint typecheck unit
+	$(MAKE) test-lowest
 
 # The Node benchmark sink and producer: socket.io from the npm registry, pinned by the lockfile.
 BENCH_NODE := benchmarks/node_modules/.package-lock.json
@@ -68,4 +86,4 @@ bench: $(INSTALLED) $(BENCH_NODE)
 	$(BIN)/python benchmarks/run.py $(if $(BENCH_ARGS),$(BENCH_ARGS),--write BENCHMARKS.md)
 
 clean:
-	rm -rf $(VENV) dist build *.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(LOWEST) dist build *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -66,9 +66,10 @@ def produce_blocking(api_key: str, base_url: str, stream_id: str) -> Timing:
     """Step 1: the blocking client, e.g. inside a Flask view or a worker thread."""
     timing = Timing()
     started = time.perf_counter()
+    # one client per application, shared by every thread; each writer has its own connection
     with (
-        Streamstraight(api_key=api_key, base_url=base_url, stream_id=stream_id) as client,
-        client.stream_writer() as writer,
+        Streamstraight(api_key=api_key, base_url=base_url) as client,
+        client.stream_writer(stream_id=stream_id) as writer,
     ):
         for token in tokens(ANSWER_1):
             writer.send(token)  # a plain string travels as a JSON string
@@ -82,7 +83,7 @@ def produce_blocking(api_key: str, base_url: str, stream_id: str) -> Timing:
 async def produce_async_and_read_live(api_key: str, base_url: str, stream_id: str) -> Timing:
     """Step 2: the async client writes while a browser-like consumer reads it live."""
     timing = Timing()
-    client = AsyncStreamstraight(api_key=api_key, base_url=base_url, stream_id=stream_id)
+    client = AsyncStreamstraight(api_key=api_key, base_url=base_url)
     token = await client.fetch_client_token()  # what your backend hands to the browser
 
     async def browser() -> str:
@@ -103,7 +104,7 @@ async def produce_async_and_read_live(api_key: str, base_url: str, stream_id: st
     reader = asyncio.create_task(browser())
     await asyncio.sleep(0.1)
     started = time.perf_counter()
-    async with client, client.stream_writer() as writer:
+    async with client, client.stream_writer(stream_id=stream_id) as writer:
         for piece in tokens(ANSWER_2):
             await writer.send({"type": "delta", "text": piece})  # any JSON-able value works
             await asyncio.sleep(TOKEN_DELAY)
@@ -143,13 +144,13 @@ def main() -> int:
             server = stack.enter_context(ThreadedDevServer())
             base_url, api_key = server.base_url, server.api_key
             say(f"Started a local Streamstraight-compatible server at {base_url}")
-            say(f"Its live viewer, while the demo runs: {base_url}/")
+            say(f"Its live viewer, while the demo runs: {server.viewer_url}")
             say(
                 "  (to keep the streams around: run `streamstraight dev` in another terminal,"
                 " paste its two export lines here, and run the demo again)"
             )
         if env_url and env_key and base_url.startswith(("http://127.0.0.1", "http://localhost")):
-            say(f"Watch the streams live in a browser: {base_url}/")
+            say("Watch the streams live in a browser: the viewer URL `streamstraight dev` printed")
         say()
 
         try:

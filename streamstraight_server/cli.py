@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 
 from ._cli.common import ENV_API_KEY, EXIT_INTERRUPTED, EXIT_OK, PROG, CliError, out
 from ._cli.parser import build_parser
+from ._core.redact import scrub
 
 __all__ = ["build_parser", "main"]
 
@@ -47,15 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
-def _redact(message: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            message = message.replace(secret, "***")
-    return message
-
-
 def _fail(message: str, code: int, secrets: Sequence[str]) -> int:
-    text = " ".join(_redact(message, secrets).split())
+    text = " ".join(scrub(message, *secrets).split())
     out(f"{PROG}: error: {text}", sys.stderr)
     return code
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,3 +38,15 @@ def refusing_server(status: int, body: str = "") -> Iterator[tuple[str, list[str
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@contextmanager
+def silent_server() -> Iterator[str]:
+    """A port that accepts TCP connections and never answers: a handshake that hangs."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()

@@ -356,22 +356,44 @@ def test_every_subcommand_has_help() -> None:
 # dev
 
 
+def read_banner(proc: subprocess.Popen[str]) -> tuple[str, str, list[str]]:
+    """The URL, the viewer URL and every banner line of ``streamstraight dev``, up to Ctrl-C."""
+    lines: list[str] = []
+    while not lines or lines[-1] != "Press Ctrl-C to stop.":
+        line = read_line(proc.stdout)
+        assert line or proc.poll() is None, lines
+        lines.append(line)
+    match = re.fullmatch(
+        r"Streamstraight dev server listening on (http://127\.0\.0\.1:\d+)", lines[0]
+    )
+    assert match, lines
+    url = match.group(1)
+    viewer = re.fullmatch(r"\s*viewer:\s+(\S+)", lines[1])
+    assert viewer and viewer.group(1).startswith(f"{url}/?token="), lines
+    assert lines[2].strip() == f"export STREAMSTRAIGHT_API_BASE_URL={url}"
+    return url, viewer.group(1), lines
+
+
+def generated_key(lines: list[str]) -> str:
+    match = re.fullmatch(r"\s*export STREAMSTRAIGHT_API_KEY=(sk_dev_\S+)", lines[3])
+    assert match, lines
+    return match.group(1)
+
+
 @pytest.fixture
 def dev_server() -> Iterator[tuple[subprocess.Popen[str], str, str]]:
-    """``streamstraight dev`` on a free port, with a fault: an error after 3 chunks."""
+    """``streamstraight dev`` on a free port, with a fault: an error after 3 chunks.
+
+    A "production" key is exported in its environment: the server must neither adopt nor print it.
+    """
     env = cli_env(STREAMSTRAIGHT_API_KEY=SECRET)
     proc = popen("dev", "--port", "0", "--error-after-chunks", "3", "--consumer-wait", "1", env=env)
     try:
-        banner = [read_line(proc.stdout) for _ in range(4)]
-        match = re.fullmatch(
-            r"Streamstraight dev server listening on (http://127\.0\.0\.1:\d+)", banner[0]
-        )
-        assert match, banner
-        url = match.group(1)
-        assert banner[1].split() == ["viewer:", f"{url}/"]
-        assert banner[2].strip() == f"export STREAMSTRAIGHT_API_BASE_URL={url}"
-        assert banner[3].strip() == f"export STREAMSTRAIGHT_API_KEY={SECRET}"
-        yield proc, url, SECRET
+        url, _, banner = read_banner(proc)
+        key = generated_key(banner)
+        assert key != SECRET and SECRET not in "\n".join(banner)
+        assert any("STREAMSTRAIGHT_API_KEY in this shell is not used" in line for line in banner)
+        yield proc, url, key
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
@@ -395,6 +417,12 @@ def test_dev_serves_until_sigint(dev_server: tuple[subprocess.Popen[str], str, s
     line = assert_one_line_error(failed, 1)
     assert "internal" in line
     assert key not in failed.stderr
+
+    # the exported production key is not the dev server's key
+    rejected = run(
+        "token", env=cli_env(STREAMSTRAIGHT_API_KEY=SECRET, STREAMSTRAIGHT_API_BASE_URL=url)
+    )
+    assert "HTTP 401" in assert_one_line_error(rejected, 1)
 
     proc.send_signal(signal.SIGINT)
     code, _, err = finish(proc)
@@ -421,3 +449,115 @@ def test_dev_on_a_busy_port_fails_in_one_line() -> None:
         result = run("dev", "--port", str(port), env=cli_env())
     line = assert_one_line_error(result, 1)
     assert f"127.0.0.1:{port}" in line
+
+
+def test_dev_with_api_key_says_where_the_key_came_from_and_never_prints_it() -> None:
+    proc = popen("dev", "--port", "0", "--api-key", SECRET, env=cli_env())
+    try:
+        url, _, banner = read_banner(proc)
+        assert SECRET not in "\n".join(banner)
+        assert any("the one given with --api-key (not printed)" in line for line in banner)
+        assert not any("export STREAMSTRAIGHT_API_KEY" in line for line in banner)
+        token = fetch_client_token_sync(api_key=SECRET, base_url=url)
+        assert token.count(".") == 2
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code, out, err = finish(proc)
+    assert code == 0, err
+    assert SECRET not in out + err
+
+
+@pytest.mark.parametrize(
+    "key", [" padded ", "with space", "nul\x00", "t\u00e9l\u00e9phone", ""], ids=repr
+)
+def test_dev_refuses_a_bad_api_key(key: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from streamstraight_server.cli import main
+
+    # in-process: argv cannot carry a NUL; the key is checked before anything listens
+    assert main(["dev", "--port", "0", "--api-key", key]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    line = captured.err.strip()
+    assert line.startswith("streamstraight: error: --api-key must be"), line
+    if key.strip():
+        assert key.strip() not in line
+
+
+def test_dev_flags_reach_the_server() -> None:
+    args = [
+        "dev",
+        "--port",
+        "0",
+        "--max-chunk-bytes",
+        "100",
+        "--allowed-host",
+        "dev.example.test",
+        "--cors-origin",
+        "https://app.example.test",
+    ]
+    proc = popen(*args, env=cli_env())
+    try:
+        url, viewer_url, banner = read_banner(proc)
+        key = generated_key(banner)
+        assert "  allowed hosts: loopback, dev.example.test" in banner
+        assert "  CORS origins: loopback, https://app.example.test" in banner
+        asyncio.run(_check_dev_flags(url, viewer_url, key))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code, _, err = finish(proc)
+    assert code == 0, err
+
+
+async def _check_dev_flags(url: str, viewer_url: str, key: str) -> None:
+    import aiohttp
+
+    from tests.devserver.ds_helpers import RawProducer, eventually
+
+    # unsafe=True: aiohttp keeps no cookies of IP-address hosts otherwise (browsers do)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.get(url + "/api/streams") as resp:
+            assert resp.status == 401
+        async with http.get(viewer_url, allow_redirects=False) as resp:
+            assert resp.status == 303 and "HttpOnly" in resp.headers["Set-Cookie"]
+        async with http.get(url + "/api/streams") as resp:
+            assert resp.status == 200  # the session kept the viewer's cookie
+        for host, status in [("dev.example.test", 200), ("other.example.test", 403)]:
+            async with http.get(url + "/healthz", headers={"Host": host}) as resp:
+                assert resp.status == status, host
+        polling = url + "/socket.io/?EIO=4&transport=polling"
+        for origin, status in [("https://app.example.test", 200), ("https://evil.test", 400)]:
+            async with http.get(polling, headers={"Origin": origin}) as resp:
+                assert resp.status == status, origin
+    producer = await RawProducer(url, key, "small").connect()
+    await producer.chunk(0, "x" * 101)
+    await eventually(lambda: bool(producer.errors))
+    assert producer.errors[0]["code"] == "chunk-too-large"
+    await producer.chunk(0, "x" * 100)
+    await producer.wait_acks(1)
+    await producer.close()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("dev", "--max-chunk-bytes", "0"),
+        ("dev", "--allowed-host", "http://x.test/"),
+        ("dev", "--cors-origin", "app.example.test"),
+        ("dev", "--cors-origin", "https://app.example.test/path"),
+    ],
+)
+def test_dev_bad_flag_values_exit_2(args: tuple[str, ...]) -> None:
+    result = run(*args, env=cli_env())
+    assert result.returncode == 2, result.stderr
+    assert args[1] in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("padding", ["  ", "\t", "\n"], ids=repr)
+def test_a_padded_key_echoed_by_the_server_is_redacted(padding: str) -> None:
+    with ThreadedDevServer() as echoing:
+        echoing.faults.echo_credentials = True
+        env = cli_env(STREAMSTRAIGHT_API_BASE_URL=echoing.base_url)
+        result = run("token", "--api-key", f"{padding}{SECRET}{padding}", env=env)
+    line = assert_one_line_error(result, 1)
+    assert "HTTP 401" in line and "got Authorization: Bearer ***" in line
+    assert SECRET not in result.stdout + result.stderr

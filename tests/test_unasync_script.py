@@ -213,6 +213,8 @@ def test_check_fails_when_out_of_date(tree: Path, damage: object) -> None:
     assert "sync files are out of date: run `make unasync`" in result.stdout
     if damage is _hand_edit:
         assert "-# edited by hand" in result.stdout
+        # --check only reports: the hand edit is still there.
+        assert "# edited by hand" in (tree / "streamstraight_server/_sync/client.py").read_text()
 
     # Without --check the script repairs the tree, stale extras included.
     _ok(_run(tree))
@@ -230,21 +232,33 @@ def f() -> None:
 
 
 def g() -> None:
-    """Runs on asyncio, says the prose."""  # unasync: keep
+    """Runs on asyncio,
+
+    says the prose, over several lines of aiohttp talk.
+    """  # unasync: keep
     print("aiohttp")
+
+
+def h() -> None:  # unasync: keep
+    return print("await me")
 '''
     _write(root / "streamstraight_server" / "_async" / "bad.py", bad)
     result = _run(root)
     assert result.returncode == 1
     # The unknown AsyncThing hits unasync's fallback (SyncThing): a row is missing.
-    assert "streamstraight_server/_sync/bad.py:4: leftover \\bSync[A-Z]" in result.stderr
-    assert "streamstraight_server/_sync/bad.py:10: leftover \\baiohttp\\b" in result.stderr
-    assert "bad.py:9" not in result.stderr  # exempted by the pragma
-    assert "problem(s) in the generated code" in result.stderr
+    path = "streamstraight_server/_sync/bad.py"
+    assert f"{path}:4: leftover SyncThing: y = SyncThing()" in result.stderr
+    assert f'{path}:13: leftover aiohttp: print("aiohttp")' in result.stderr
+    # The pragma after a docstring covers all of its lines; on a def line, only that line.
+    for exempt in (9, 10, 11, 12, 16):
+        assert f"bad.py:{exempt}:" not in result.stderr
+    assert f'{path}:17: leftover await: return print("await me")' in result.stderr
+    assert "unasync: 3 problem(s) in the generated code" in result.stderr
     # --check reports the same problems (and fails) even when the files are up to date.
     checked = _run(root, "--check")
     assert checked.returncode == 1
-    assert "streamstraight_server/_sync/bad.py:4:" in checked.stderr
+    assert f"{path}:4:" in checked.stderr
+    assert "sync files are out of date" not in checked.stdout
 
 
 def test_unused_rule_fails(tmp_path: Path) -> None:
@@ -258,7 +272,7 @@ def test_unused_rule_fails(tmp_path: Path) -> None:
         path.unlink()
     result = _run(root, "--check")
     assert result.returncode == 1
-    assert f"table rule {key!r}" in result.stderr
+    assert f"table row {key!r} -> {TABLE[key]!r} is used by no source file" in result.stderr
     assert "stale table" in result.stderr
 
 

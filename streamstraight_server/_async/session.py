@@ -260,14 +260,13 @@ class AsyncStreamSession:
         async with self._lock:
             machine = self.machine
             with self._guard:
-                seq = machine.send(data, size, monotonic())
-                generation = machine.generation
+                seq = machine.send(data, size)
             while seq < 0:
                 await self._drive(Goal.ROOM, size)
                 with self._guard:
-                    seq = machine.send(data, size, monotonic())
-                    generation = machine.generation
-            socket = self._socket_of(generation)
+                    seq = machine.send(data, size)
+            # only this call (under self._lock) connects, so the socket is the machine's current
+            socket = self._socket
             try:
                 if socket is None:
                     raise SocketError("not connected")
@@ -275,7 +274,7 @@ class AsyncStreamSession:
             except SocketError:
                 # the chunk stays in the window: the resume resends it if the server lacks it
                 with self._guard:
-                    machine.connection_lost(generation, monotonic())
+                    machine.connection_lost(machine.generation, monotonic())
             return seq
 
     async def flush(self) -> None:
@@ -310,7 +309,7 @@ class AsyncStreamSession:
         interval = self.options.heartbeat_interval or 0.0
         while not await self._stop.wait(interval):
             with self._guard:
-                due = self.machine.heartbeat_due(monotonic(), interval)
+                due = self.machine.heartbeat_due()
                 socket = self._socket_of(self.machine.generation)
             if due and socket is not None:
                 try:

@@ -7,6 +7,7 @@ from typing import Any
 
 from .._core.errors import StreamstraightTokenError
 from .._core.options import ServerOptions
+from .._core.redact import scrub
 from .._core.tokens import auth_headers, parse_token_response, token_url
 from .._shims._async import AsyncHttp, SocketError
 
@@ -19,8 +20,9 @@ async def request_client_token(options: ServerOptions) -> str:
             url, auth_headers(options.api_key), options.http_timeout
         )
     except SocketError as exc:
-        raise StreamstraightTokenError(f"the token request failed: {exc}") from None
-    return parse_token_response(status, body)
+        message = scrub(str(exc), options.api_key)
+        raise StreamstraightTokenError(f"the token request failed: {message}") from None
+    return parse_token_response(status, body, options.api_key)
 
 
 async def fetch_client_token(

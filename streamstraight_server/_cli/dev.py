@@ -9,13 +9,24 @@ import signal
 import sys
 from typing import Any
 
-from .arg_types import non_negative_int, port, positive_seconds, seconds
+from .arg_types import (
+    host_name,
+    non_negative_int,
+    origin,
+    port,
+    positive_int,
+    positive_seconds,
+    seconds,
+)
 from .common import ENV_API_KEY, ENV_BASE_URL, EXIT_OK, CliError, UsageError, out
 
 HELP = "run the local Streamstraight-compatible server"
 DESCRIPTION = (
     "Run the local Streamstraight-compatible server until Ctrl-C or SIGTERM (then exit 0). "
-    "It prints its URL, the live viewer's URL and the export lines for the SDK."
+    "It prints its URL, the live viewer's URL (with the token that opens it) and the export "
+    "lines for the SDK. It answers only requests addressed to a loopback name or address "
+    "(add others with --allowed-host), and Socket.IO CORS only from loopback origins "
+    "(add others with --cors-origin)."
 )
 
 
@@ -25,7 +36,38 @@ def add_arguments(dev: argparse.ArgumentParser) -> None:
     dev.add_argument(
         "--api-key",
         metavar="KEY",
-        help=f"the key producers must present (default: ${ENV_API_KEY}, else a random one)",
+        help=(
+            "the key producers must present (default: a new random key, printed at start; "
+            f"${ENV_API_KEY} is never used, so a production key in your shell stays out of it)"
+        ),
+    )
+    dev.add_argument(
+        "--max-chunk-bytes",
+        type=positive_int,
+        metavar="N",
+        help="largest chunk accepted, in bytes of UTF-8 (default: 1048576)",
+    )
+    dev.add_argument(
+        "--allowed-host",
+        type=host_name,
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=(
+            "also answer requests whose Host is NAME (.NAME: and its subdomains); "
+            "repeatable. Loopback names and addresses are always allowed"
+        ),
+    )
+    dev.add_argument(
+        "--cors-origin",
+        type=origin,
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help=(
+            "also allow Socket.IO requests from this browser origin (https://app.example:3000); "
+            "repeatable. Loopback origins are always allowed"
+        ),
     )
     dev.add_argument("--token-ttl", type=positive_seconds, metavar="S", help="client token life")
     dev.add_argument("--retention", type=positive_seconds, metavar="S", help="ended stream life")
@@ -78,6 +120,11 @@ def add_arguments(dev: argparse.ArgumentParser) -> None:
         metavar="CODE",
         help="code of that stream:error (default: internal)",
     )
+    faults.add_argument(
+        "--echo-credentials",
+        action="store_true",
+        help="quote the Authorization header or token it got in refusals and errors",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,13 +137,20 @@ def run(args: argparse.Namespace) -> int:
         "producer_grace",
         "consumer_wait",
         "inactivity_timeout",
+        "max_chunk_bytes",
     ):
         value = getattr(args, name)
         if value is not None:
             settings[name] = value
-    api_key = args.api_key if args.api_key is not None else os.environ.get(ENV_API_KEY)
-    if api_key is not None and (not api_key.strip() or any(c.isspace() for c in api_key)):
-        raise UsageError("the API key must be non-empty and contain no whitespace")
+    api_key = args.api_key
+    if api_key is not None and (
+        not api_key.strip() or any(c.isspace() or not c.isprintable() for c in api_key)
+    ):
+        raise UsageError(
+            "--api-key must be non-empty and contain no whitespace or control characters"
+        )
+    if api_key is not None and not api_key.isascii():
+        raise UsageError("--api-key must be ASCII (it travels in an HTTP header)")
     faults = Faults(
         refuse_connections=args.refuse_connections,
         drop_after_chunks=args.drop_after_chunks,
@@ -105,9 +159,16 @@ def run(args: argparse.Namespace) -> int:
         withhold_end_ack=args.withhold_end_ack,
         error_after_chunks=args.error_after_chunks,
         error_code=args.error_code,
+        echo_credentials=args.echo_credentials,
     )
     config = DevServerConfig(
-        host=args.host, port=args.port, api_key=api_key or None, faults=faults, **settings
+        host=args.host,
+        port=args.port,
+        api_key=api_key,
+        allowed_hosts=tuple(args.allowed_host),
+        cors_origins=tuple(args.cors_origin),
+        faults=faults,
+        **settings,
     )
     return asyncio.run(_serve(config))
 
@@ -147,9 +208,19 @@ async def _serve(config: Any) -> int:
     try:
         url = server.base_url
         out(f"Streamstraight dev server listening on {url}")
-        out(f"  viewer:  {url}/")
+        out(f"  viewer:  {server.viewer_url}")
         out(f"  export {ENV_BASE_URL}={url}")
-        out(f"  export {ENV_API_KEY}={server.api_key}")
+        if config.api_key is None:
+            out(f"  export {ENV_API_KEY}={server.api_key}")
+        else:
+            # a key we did not make may be a real one: say where it came from, never print it
+            out("  API key: the one given with --api-key (not printed)")
+        if config.api_key is None and os.environ.get(ENV_API_KEY):
+            out(f"  note: {ENV_API_KEY} in this shell is not used; export the line above")
+        if config.allowed_hosts:
+            out("  allowed hosts: loopback, " + ", ".join(config.allowed_hosts))
+        if config.cors_origins:
+            out("  CORS origins: loopback, " + ", ".join(config.cors_origins))
         active = _active_faults(config.faults)
         if active:
             out("  faults:  " + ", ".join(active))

@@ -7,6 +7,8 @@ Errors raised once a stream has started carry its progress: ``confirmed`` is how
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class StreamstraightServerError(Exception):
     """Base class of every error raised by the SDK."""
@@ -104,8 +106,12 @@ class HandshakeRejectedError(StreamstraightServerError):
     """The server refused the handshake for a reason retrying cannot fix (bad request, a
     stream that is busy or has ended)."""
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None
+    ) -> None:
         self.code = code
+        #: the server's refusal as it sent it (CONNECT_ERROR data)
+        self.details = details or {}
         super().__init__(message)
 
 

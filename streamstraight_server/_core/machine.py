@@ -41,12 +41,14 @@ from .errors import (
     EndTimeoutError,
     HandshakeRejectedError,
     StreamError,
+    StreamstraightServerAbortError,
     StreamstraightServerError,
     WriterClosedError,
     root_cause,
 )
 from .options import ServerOptions
 from .protocol import EndPayload, ProducerEndReason, last_seq_for
+from .redact import scrub
 
 logger = logging.getLogger("streamstraight_server")
 
@@ -123,6 +125,7 @@ class StreamMachine:
         self.generation = 0
         self._linked = False  # the handshake of the current generation is done
         self._dropped_early = False  # the current generation dropped before handshake_ok
+        self._closed_while_connecting = False
         self._info_seen = False
         self._info_deadline: float | None = None
         self._attempts = 0  # failed connection attempts since the last success
@@ -139,7 +142,7 @@ class StreamMachine:
         self.end_only = False
         #: while a writer waits, an ack wakes it only once this seq is confirmed
         self.wake_at = -1
-        self.last_activity = 0.0
+        self._last_beat_sent = 0
 
     def __repr__(self) -> str:
         window = self.window
@@ -178,6 +181,10 @@ class StreamMachine:
 
     def _check_usable(self) -> None:
         self.raise_if_failed()
+        if self.state is State.CLOSED and self._closed_while_connecting:
+            raise StreamstraightServerAbortError(
+                "connect aborted: close() or disconnect() was called while connecting"
+            )
         if self.state is State.CLOSED:
             raise WriterClosedError(
                 f"stream {self.stream_id!r}: closed by close() or disconnect(); open a new "
@@ -216,7 +223,6 @@ class StreamMachine:
             self.connection_lost(generation, now)
             return
         self._linked = True
-        self._attempts = 0
         if not self._info_seen:
             self._info_deadline = now + min(INFO_WAIT, self.options.connect_timeout)
 
@@ -228,6 +234,15 @@ class StreamMachine:
         self._last_failure = error
         self._attempts += 1
         resuming = self.state is not State.CONNECTING
+        if (
+            resuming
+            and isinstance(error, HandshakeRejectedError)
+            and error.code == "stream-ended"
+            and self._end_reason is not None
+        ):
+            # our END may have been stored before the connection dropped
+            self._refused_as_ended(error.details)
+            return
         if isinstance(error, StreamstraightServerError):
             if resuming:
                 self.fail(
@@ -259,6 +274,20 @@ class StreamMachine:
             return
         self._connect(retry_delay(self.options.connect_retry_delay_ms, self._attempts - 1), now)
 
+    def _refused_as_ended(self, details: dict[str, Any]) -> None:
+        raw = details.get("lastSeq", "absent")
+        reason = details.get("endReason")
+        if type(raw) is not int and raw is not None:
+            self.fail(
+                ConnectionLostError(
+                    "the connection dropped during END and the server now refuses the stream as "
+                    "ended without saying which chunks it holds; the stream may be incomplete"
+                )
+            )
+            return
+        held_through = 0 if raw is None else raw + 1
+        self._resumed_after_end(held_through, reason if isinstance(reason, str) else None)
+
     def _resume_exhausted(self, now: float) -> bool:
         started = self._resume_started if self._resume_started is not None else now
         return (
@@ -285,28 +314,25 @@ class StreamMachine:
             # during the handshake: connect() fails, or handshake_ok() sees this flag
             self._dropped_early = True
             return
-        if self.state is State.CONNECTING:
+        if self.state in (State.CONNECTING, State.RESUMING):
+            # the attempt dropped before stream:info: it counts as a failed attempt
             self.connect_failed(generation, ConnectionError("the connection closed"), now)
             return
-        if self.state is not State.RESUMING:
-            logger.warning(
-                "stream %r: connection lost with %d of %d chunks confirmed; resuming",
-                self.stream_id,
-                self.window.acked_through,
-                self.window.sent,
-            )
-            self.state = State.RESUMING
-            self._resume_started = now
-            self._attempts = 0
+        logger.warning(
+            "stream %r: connection lost with %d of %d chunks confirmed; resuming",
+            self.stream_id,
+            self.window.acked_through,
+            self.window.sent,
+        )
+        self.state = State.RESUMING
+        self._resume_started = now
+        self._attempts = 0
         if self.options.resume_attempts == 0:
             self._last_failure = ConnectionError("resume_attempts is 0")
             self._fail_resume()
             return
         self._end_deadline = None
-        self._connect(0.0 if self._attempts == 0 else self._retry_delay(), now)
-
-    def _retry_delay(self) -> float:
-        return retry_delay(self.options.connect_retry_delay_ms, max(self._attempts - 1, 0))
+        self._connect(0.0, now)
 
     # -- what the server says -----------------------------------------------------------
 
@@ -317,21 +343,23 @@ class StreamMachine:
         self._info_seen = True
         self._linked = True
         self._info_deadline = None
+        self._attempts = 0  # a connection that answers counts as a success
         data = payload if isinstance(payload, dict) else {}
         raw = data.get("lastSeq")
         last_seq = raw if type(raw) is int and raw >= 0 else None
         ended = data.get("ended") is True
         end_reason = data.get("endReason") if isinstance(data.get("endReason"), str) else None
         if self.state is State.CONNECTING:
-            self._opened(last_seq, ended)
+            self._opened(last_seq, ended, now)
         elif self.state is State.RESUMING:
             self._resumed(last_seq, ended, end_reason, now)
 
     def _info_missing(self, now: float) -> None:
         self._info_deadline = None
         self._info_seen = True
+        self._attempts = 0
         if self.state is State.CONNECTING:
-            self._opened(None, False)
+            self._opened(None, False, now)
         elif self.window.sent > self.window.base or self._end_reason is not None:
             self.fail(
                 ConnectionLostError(
@@ -343,7 +371,7 @@ class StreamMachine:
         else:
             self.state = State.OPEN
 
-    def _opened(self, last_seq: int | None, ended: bool) -> None:
+    def _opened(self, last_seq: int | None, ended: bool, now: float) -> None:
         if ended:
             self.fail(
                 HandshakeRejectedError(
@@ -362,7 +390,10 @@ class StreamMachine:
                 last_seq + 1,
             )
             self.window.start_at(last_seq + 1)
-        self.state = State.OPEN
+        if self._end_reason is not None:
+            self._send_end(now)  # end() was called before the connection was open
+        else:
+            self.state = State.OPEN
 
     def _resumed(self, last_seq: int | None, ended: bool, reason: str | None, now: float) -> None:
         """The resume rule: the server must hold at least what it confirmed, or get it again."""
@@ -409,7 +440,10 @@ class StreamMachine:
         if resend:
             self._actions.append(Resend(self.generation, resend))
         self._resume_started = None
-        self._ack_deadline = None if self._ack_wait_since is None else now + self._ack_timeout()
+        if self._ack_wait_since is not None:
+            # the time spent reconnecting is not time the server had to ack: timers restart
+            self._ack_wait_since = now
+            self._ack_deadline = now + self._ack_timeout()
         if self._end_reason is not None:
             self._send_end(now)
         else:
@@ -452,8 +486,12 @@ class StreamMachine:
         )
 
     def ack(self, generation: int, seq: object) -> bool:
-        """``producer:ack``; True when a waiting writer should wake. The per-chunk hot path."""
-        if self.window.note_ack(seq) and generation == self.generation:
+        """``producer:ack``; True when a waiting writer should wake. The per-chunk hot path.
+
+        An ack of an earlier connection is ignored like its other events: it may come from a
+        server that has since restarted without the chunk, and ``stream:info`` says what the
+        server holds now."""
+        if generation == self.generation and self.window.note_ack(seq):
             if self.end_only:
                 self.end_only = False  # acks are back: flow control again, with no new probe
                 logger.info("stream %r: the server confirms chunks again", self.stream_id)
@@ -475,6 +513,7 @@ class StreamMachine:
         message = data.get("message")
         if not isinstance(message, str) or not message:
             message = "an unspecified error"
+        message = scrub(message, self.options.api_key)  # a server may echo what it was sent
         self.fail(
             StreamError(
                 f"the server reported: {message}",
@@ -491,10 +530,11 @@ class StreamMachine:
             redis_id = answer.get("endRedisId")
             self._ended(redis_id if isinstance(redis_id, str) else "")
         elif isinstance(answer, dict) and answer.get("success") is False:
-            error = answer.get("error")
-            self.fail(EndRejectedError(f"the server refused END: {error or 'no reason given'}"))
+            error = scrub(str(answer.get("error") or "no reason given"), self.options.api_key)
+            self.fail(EndRejectedError(f"the server refused END: {error}"))
         else:
-            self.fail(EndRejectedError(f"the server answered END with {_short(answer)}"))
+            shown = scrub(_short(answer), self.options.api_key)
+            self.fail(EndRejectedError(f"the server answered END with {shown}"))
 
     def _ended(self, redis_id: str) -> None:
         self.window.confirm_all()
@@ -509,7 +549,7 @@ class StreamMachine:
 
     # -- the writer's calls -------------------------------------------------------------
 
-    def send(self, data: str, size: int, now: float) -> int:
+    def send(self, data: str, size: int) -> int:
         """Take one encoded chunk; returns its seq, to be emitted on the current connection,
         or -1 when the writer must first wait for ``Goal.ROOM``."""
         if self.state is not State.OPEN:
@@ -520,7 +560,6 @@ class StreamMachine:
             if not self.end_only:
                 return -1
             window.evict_for(size)
-        self.last_activity = now
         return window.add(data, size)
 
     def ready(self, goal: Goal, size: int = 0) -> bool:
@@ -598,6 +637,7 @@ class StreamMachine:
                 self.stream_id,
                 self.window.sent,
             )
+        self._closed_while_connecting = self.state is State.CONNECTING
         self.state = State.CLOSED
         self._actions.clear()
 
@@ -670,11 +710,12 @@ class StreamMachine:
                 candidates.append(self._ack_wait_since + min(ACK_PROBE, self._ack_timeout()))
         return min(candidates) if candidates else None
 
-    def heartbeat_due(self, now: float, interval: float) -> bool:
-        if self.state is not State.OPEN or now - self.last_activity < interval:
-            return False
-        self.last_activity = now
-        return True
+    def heartbeat_due(self) -> bool:
+        """Called every heartbeat interval: True when nothing was sent since the last call."""
+        sent = self.window.sent
+        idle = sent == self._last_beat_sent
+        self._last_beat_sent = sent
+        return idle and self.state is State.OPEN
 
 
 def _describe(error: BaseException | None) -> str:

@@ -71,6 +71,8 @@ class StreamInfoPayload(TypedDict, total=False):
     deploymentId: str
     lastSeq: int | None
     ended: bool
+    #: our local server's addition: why an ended stream ended
+    endReason: StreamEndReason | None
 
 
 class StreamErrorPayload(TypedDict, total=False):

@@ -34,7 +34,7 @@ def classify_refusal(
             "stream_id",
         }[code]
         return HandshakeRejectedError(
-            f"the server refused the stream: {message} ({hint})", code=code
+            f"the server refused the stream: {message} ({hint})", code=code, details=data
         )
     if http_status is not None and 400 <= http_status < 500 and http_status != 429:
         return HandshakeRejectedError(

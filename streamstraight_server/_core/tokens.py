@@ -14,6 +14,7 @@ import jwt
 
 from .errors import StreamstraightTokenError
 from .protocol import TOKEN_PATH
+from .redact import scrub
 
 #: a reused token is replaced this long before it expires (seconds)
 REFRESH_MARGIN = 30.0
@@ -27,11 +28,15 @@ def auth_headers(api_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"}
 
 
-def parse_token_response(status: int, body: str) -> str:
-    """The token from the endpoint's answer, or a :class:`StreamstraightTokenError`."""
+def parse_token_response(status: int, body: str, api_key: str | None = None) -> str:
+    """The token from the endpoint's answer, or a :class:`StreamstraightTokenError`.
+
+    What the server said goes into the error scrubbed of ``api_key`` and of anything shaped like a
+    token: a server may echo the request's ``Authorization`` header.
+    """
     if not 200 <= status < 300:
         hint = " (check the API key)" if status in (401, 403) else ""
-        detail = _server_message(body)
+        detail = scrub(_server_message(body), api_key)
         raise StreamstraightTokenError(
             f"the token endpoint answered HTTP {status}{hint}" + (f": {detail}" if detail else ""),
             status=status,
@@ -47,6 +52,11 @@ def parse_token_response(status: int, body: str) -> str:
     if not isinstance(token, str) or not token:
         raise StreamstraightTokenError(
             "the token endpoint's answer has no 'token' string", status=status
+        )
+    if token.count(".") != 2 or any(c.isspace() for c in token):
+        raise StreamstraightTokenError(
+            "the token endpoint's 'token' is not a JWT (three dot-separated parts)",
+            status=status,
         )
     return token
 

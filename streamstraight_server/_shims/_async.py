@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine, Iterable, Mapping
 from typing import Any
@@ -149,24 +150,16 @@ class _FastClient(socketio.AsyncClient):  # type: ignore[misc]
         return _InlineEngineIO
 
 
-class StateGuard:
-    """Guards state shared with the socket's handlers. They run on the event loop, as the
-    writer does, so there is nothing to guard here (the blocking twin holds a lock)."""
-
-    __slots__ = ()
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc_info: object) -> None:
-        return None
+#: guards state shared with the socket's handlers. They run on the event loop as the writer
+#: does, so it is never contended here; a C lock costs less than a no-op context manager.
+StateGuard = threading.Lock
 
 
 class AsyncSocket(SocketBase):
     """A python-socketio client with its reconnection off, typed for our use."""
 
     def __init__(self, handlers: Mapping[str, Handler], on_disconnect: Handler) -> None:
-        fast = _transport.fast_path_supported(_FastClient, _InlineEngineIO)
+        fast = _transport.fast_path_supported(socketio.AsyncClient, engineio.AsyncClient)
         client_class = _FastClient if fast else socketio.AsyncClient
         client = client_class(
             reconnection=False,

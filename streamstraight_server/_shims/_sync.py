@@ -137,7 +137,7 @@ class Socket(SocketBase):
     """A python-socketio client with its reconnection off, typed for our use."""
 
     def __init__(self, handlers: Mapping[str, Handler], on_disconnect: Handler) -> None:
-        fast = _transport.fast_path_supported(_FastClient, _InlineEngineIO)
+        fast = _transport.fast_path_supported(socketio.Client, engineio.Client)
         client_class = _FastClient if fast else socketio.Client
         client = client_class(
             reconnection=False,

@@ -7,6 +7,7 @@ import logging
 
 from .._core.options import ServerOptions
 from .._core.protocol import ProducerAuth
+from .._core.redact import scrub
 from .._core.refusals import classify_refusal
 from .._core.tokens import auth_headers
 from .._shims._sync import Socket, SocketRefused
@@ -31,8 +32,12 @@ def handshake(
             options.connect_timeout,
         )
     except SocketRefused as refused:
-        fatal = classify_refusal(str(refused), refused.data, refused.http_status, resuming=resuming)
+        # a server may echo the key it was sent: nothing of its text goes on unscrubbed
+        key = options.api_key
+        message = scrub(str(refused), key)
+        data = {k: scrub(v, key) if isinstance(v, str) else v for k, v in refused.data.items()}
+        fatal = classify_refusal(message, data, refused.http_status, resuming=resuming)
         if fatal is not None:
-            raise fatal from refused
-        raise
+            raise fatal from None
+        raise SocketRefused(message, data, refused.http_status) from None
     logger.info("stream %r: connected to %s", auth.get("streamId"), options.base_url)

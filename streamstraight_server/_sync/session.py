@@ -259,14 +259,13 @@ class StreamSession:
         with self._lock:
             machine = self.machine
             with self._guard:
-                seq = machine.send(data, size, monotonic())
-                generation = machine.generation
+                seq = machine.send(data, size)
             while seq < 0:
                 self._drive(Goal.ROOM, size)
                 with self._guard:
-                    seq = machine.send(data, size, monotonic())
-                    generation = machine.generation
-            socket = self._socket_of(generation)
+                    seq = machine.send(data, size)
+            # only this call (under self._lock) connects, so the socket is the machine's current
+            socket = self._socket
             try:
                 if socket is None:
                     raise SocketError("not connected")
@@ -274,7 +273,7 @@ class StreamSession:
             except SocketError:
                 # the chunk stays in the window: the resume resends it if the server lacks it
                 with self._guard:
-                    machine.connection_lost(generation, monotonic())
+                    machine.connection_lost(machine.generation, monotonic())
             return seq
 
     def flush(self) -> None:
@@ -307,7 +306,7 @@ class StreamSession:
         interval = self.options.heartbeat_interval or 0.0
         while not self._stop.wait(interval):
             with self._guard:
-                due = self.machine.heartbeat_due(monotonic(), interval)
+                due = self.machine.heartbeat_due()
                 socket = self._socket_of(self.machine.generation)
             if due and socket is not None:
                 try:

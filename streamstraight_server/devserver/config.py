@@ -20,6 +20,10 @@ class Faults:
     - ``error_after_chunks`` / ``error_code``: after a producer connection has received that many
       chunks (the last is stored and acked), send ``stream:error`` with ``error_code``, end the
       stream with ``producer-error`` and disconnect the producer. Fires once, then resets.
+    - ``echo_credentials``: behave like a careless server that echoes what it was sent, to test
+      that clients scrub it: a refused token request (401) and a refused producer or consumer
+      handshake quote the ``Authorization`` header or the consumer's token, and the
+      ``stream:error`` of ``error_after_chunks`` quotes the producer's ``Authorization`` header.
 
     Stopping and restarting the server mid-stream is ``DevServer.restart(down_for)``.
     """
@@ -31,11 +35,16 @@ class Faults:
     withhold_end_ack: bool = False
     error_after_chunks: int | None = None
     error_code: str = "internal"
+    echo_credentials: bool = False
 
 
 @dataclass
 class DevServerConfig:
-    """Settings of a dev server; all durations are seconds."""
+    """Settings of a dev server; all durations are seconds.
+
+    ``viewer_token`` opens the viewer and ``/api/*`` (random when None); ``allowed_hosts`` and
+    ``cors_origins`` widen the ``Host`` allow-list and Socket.IO CORS (see ``access``).
+    """
 
     host: str = "127.0.0.1"
     port: int = 0
@@ -47,4 +56,7 @@ class DevServerConfig:
     consumer_wait: float = 30.0
     retention: float = 3600.0
     max_chunk_bytes: int = 1_048_576
+    viewer_token: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = ()
     faults: Faults = field(default_factory=Faults)

@@ -23,6 +23,7 @@ logger = logging.getLogger("streamstraight_server.devserver")
 class ProducerSession:
     sid: str
     state: StreamState
+    authorization: str = field(default="", repr=False)
     received: int = 0
     closing: bool = False
     acks: asyncio.Queue[tuple[float, AckPayload]] = field(default_factory=asyncio.Queue)

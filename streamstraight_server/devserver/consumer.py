@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,12 @@ from streamstraight_server._core.protocol import (
     SOCKETIO_PATH,
     consumer_auth,
 )
+from streamstraight_server._core.redact import ScrubbingFilter, scrub
+
+# python-socketio and engineio log packets at INFO when their loggers are on; a consumer's CONNECT
+# packet carries its token, so the clients here log through this logger, which scrubs tokens
+_wire_logger = logging.getLogger("streamstraight_server.devserver.consumer.wire")
+_wire_logger.addFilter(ScrubbingFilter())
 
 
 class ConsumerError(Exception):
@@ -59,7 +66,9 @@ async def iter_stream(
     """
     events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
     refusal: list[Any] = []
-    client = socketio.AsyncClient(reconnection=False, handle_sigint=False)
+    client = socketio.AsyncClient(
+        reconnection=False, handle_sigint=False, logger=_wire_logger, engineio_logger=_wire_logger
+    )
 
     async def on_chunk(data: Any) -> None:
         events.put_nowait(("chunk", data))
@@ -94,10 +103,11 @@ async def iter_stream(
         except socketio.exceptions.ConnectionError as exc:
             refused = refusal[0] if refusal else None
             if isinstance(refused, dict):
-                raise ConsumerRefusedError(
-                    str(refused.get("message", "connection refused")), refused.get("code")
-                ) from exc
-            raise ConsumerRefusedError(f"could not connect to {base_url}: {exc}") from exc
+                message = scrub(str(refused.get("message", "connection refused")), token)
+                raise ConsumerRefusedError(message, refused.get("code")) from None
+            raise ConsumerRefusedError(
+                f"could not connect to {base_url}: {scrub(str(exc), token)}"
+            ) from None
         await client.emit(EV_CONSUMER_READY, {} if from_seq is None else {"fromSeq": from_seq})
         while True:
             kind, data = await asyncio.wait_for(events.get(), timeout)
@@ -109,7 +119,8 @@ async def iter_stream(
                 return
             elif kind == "error":
                 payload = data if isinstance(data, dict) else {}
-                raise ConsumerError(str(payload.get("message", data)), payload.get("code"))
+                message = scrub(str(payload.get("message", data)), token)
+                raise ConsumerError(message, payload.get("code"))
             else:
                 raise ConsumerError(f"disconnected before the stream ended ({data})")
     finally:

@@ -29,7 +29,7 @@ class ConsumerRole(Role):
     issuer: TokenIssuer
 
     def connect(self, sid: str, auth: dict[str, Any]) -> None:
-        stream_id = check_consumer(auth, self.issuer)
+        stream_id = check_consumer(auth, self.issuer, echo=self.config.faults.echo_credentials)
         self.connections.sessions[sid] = ConsumerSession(sid, stream_id)
 
     async def on_ready(self, sid: str, payload: Any = None, *_: Any) -> None:

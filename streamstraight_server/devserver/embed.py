@@ -35,6 +35,7 @@ class DevServer:
     def __init__(self, config: DevServerConfig | None = None, **kwargs: Any) -> None:
         self.config = _make_config(config, kwargs)
         self.api_key: str = self.config.api_key or "sk_dev_" + secrets.token_urlsafe(24)
+        self.viewer_token: str = self.config.viewer_token or secrets.token_urlsafe(24)
         self._issuer = TokenIssuer(
             self.config.jwt_secret or secrets.token_urlsafe(32), self.config.token_ttl
         )
@@ -59,13 +60,21 @@ class DevServer:
         return f"http://{self.config.host}:{self._port}"
 
     @property
+    def viewer_url(self) -> str:
+        """The live viewer's URL with its token; opening it sets the viewer's cookie."""
+        return f"{self.base_url}/?token={self.viewer_token}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, running={self.running})"
+
+    @property
     def running(self) -> bool:
         return self._run is not None
 
     async def start(self) -> None:
         if self._run is not None:
             return
-        run = ServerRun(self.config, self.api_key, self._store, self._issuer)
+        run = ServerRun(self.config, self.api_key, self._store, self._issuer, self.viewer_token)
         try:
             self._port = await run.start(self.config.host, self._port)
         except BaseException:
@@ -152,6 +161,18 @@ class ThreadedDevServer:
         return self._server.port
 
     @property
+    def viewer_token(self) -> str:
+        return self._server.viewer_token
+
+    @property
+    def viewer_url(self) -> str:
+        """The live viewer's URL with its token; opening it sets the viewer's cookie."""
+        return self._server.viewer_url
+
+    def __repr__(self) -> str:
+        return f"ThreadedDevServer(base_url={self.base_url!r}, running={self._loop is not None})"
+
+    @property
     def faults(self) -> Faults:
         return self._server.faults
 
@@ -217,6 +238,14 @@ class ThreadedDevServer:
     def snapshot(self, stream_id: str) -> StreamSnapshot | None:
         async def take() -> StreamSnapshot | None:
             return self._server.snapshot(stream_id)
+
+        return self._call(take(), timeout=10)
+
+    def stream_ids(self) -> list[str]:
+        """The ids of every stream the server holds."""
+
+        async def take() -> list[str]:
+            return self._server.stream_ids()
 
         return self._call(take(), timeout=10)
 

@@ -1,4 +1,13 @@
-"""Checking a Socket.IO handshake; a failed check refuses it with a code the SDKs understand."""
+"""Checking a Socket.IO handshake; a failed check refuses it with a code the SDKs understand.
+
+Stream ids (``streamId`` of both handshakes) are refused with ``bad-request`` unless they are a
+string of 1 to ``MAX_STREAM_ID_LENGTH`` (512) Unicode characters, each of them printable: no
+control characters (``\\n``, ``\\x00``, ``\\x7f``...), no format characters (zero-width space,
+bidi controls), no surrogates, private-use or unassigned code points, and no separator other than
+the ASCII space, which may not lead or end the id. This is Python's ``str.isprintable()``, the
+same rule the SDK applies before it connects. Everything else (letters of any script, digits,
+punctuation, ``/``, ``:``, emoji) is accepted as it is; ids are compared exactly, never normalised.
+"""
 
 from __future__ import annotations
 
@@ -19,25 +28,56 @@ class Refused(socketio.exceptions.ConnectionRefusedError):  # type: ignore[misc]
     payload is set directly instead.
     """
 
-    def __init__(self, message: str, code: str, retry_in_ms: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        code: str,
+        retry_in_ms: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
-        args: dict[str, Any] = {"message": message, "code": code}
+        args: dict[str, Any] = {"message": message, "code": code, **(extra or {})}
         if retry_in_ms is not None:
             args["retryInMs"] = retry_in_ms
         self.error_args = args
 
 
-def api_key_ok(authorization: object, api_key: str) -> bool:
-    """Whether an ``Authorization`` header value is ``Bearer <the API key>``."""
+def bearer_matches(authorization: object, secret: str) -> bool:
+    """Whether an ``Authorization`` header value is ``Bearer <secret>``."""
     if not isinstance(authorization, str) or not authorization.startswith("Bearer "):
         return False
-    return secrets.compare_digest(authorization[7:].strip().encode(), api_key.encode())
+    return secrets.compare_digest(authorization[7:].strip().encode(), secret.encode())
 
 
-def check_producer(environ: dict[str, Any], auth: Any, api_key: str) -> tuple[str, bool]:
-    """A producer's stream id and ``overwriteExistingStream``, or ``Refused``."""
-    if not api_key_ok(environ.get("HTTP_AUTHORIZATION"), api_key):
-        raise Refused("invalid or missing API key", "unauthorized")
+def api_key_ok(authorization: object, api_key: str) -> bool:
+    """Whether an ``Authorization`` header value is ``Bearer <the API key>``."""
+    return bearer_matches(authorization, api_key)
+
+
+def stream_id_problem(stream_id: object) -> str | None:
+    """Why ``stream_id`` is not an acceptable stream id (see the module doc), or None."""
+    if not isinstance(stream_id, str) or not stream_id:
+        return "streamId must be a non-empty string"
+    if len(stream_id) > MAX_STREAM_ID_LENGTH:
+        return f"streamId is {len(stream_id)} characters; the limit is {MAX_STREAM_ID_LENGTH}"
+    if not stream_id.isprintable():
+        return "streamId must not contain control or other non-printable characters"
+    if stream_id != stream_id.strip():
+        return "streamId must not start or end with whitespace"
+    return None
+
+
+def check_producer(
+    environ: dict[str, Any], auth: Any, api_key: str, *, echo: bool = False
+) -> tuple[str, bool]:
+    """A producer's stream id and ``overwriteExistingStream``, or ``Refused``.
+
+    ``echo`` (the ``echo_credentials`` fault) quotes the rejected header in the refusal.
+    """
+    authorization = environ.get("HTTP_AUTHORIZATION")
+    if not api_key_ok(authorization, api_key):
+        quoted = f" (got Authorization: {authorization})" if echo else ""
+        raise Refused("invalid or missing API key" + quoted, "unauthorized")
     if not isinstance(auth, dict):
         raise Refused("missing auth payload", "bad-request")
     role = auth.get("role")
@@ -52,12 +92,13 @@ def check_producer(environ: dict[str, Any], auth: Any, api_key: str) -> tuple[st
     return stream_id, overwrite
 
 
-def check_consumer(auth: dict[str, Any], issuer: TokenIssuer) -> str:
-    """The stream id a consumer asks for, or ``Refused``."""
+def check_consumer(auth: dict[str, Any], issuer: TokenIssuer, *, echo: bool = False) -> str:
+    """The stream id a consumer asks for, or ``Refused`` (quoting the token when ``echo``)."""
     try:
         issuer.verify(auth.get("token"))
     except TokenError as exc:
-        raise Refused(f"consumer token rejected: {exc}", "unauthorized") from exc
+        quoted = f" (got token {auth.get('token')})" if echo else ""
+        raise Refused(f"consumer token rejected: {exc}{quoted}", "unauthorized") from exc
     return _version_and_stream_id(auth)
 
 
@@ -65,6 +106,8 @@ def _version_and_stream_id(auth: dict[str, Any]) -> str:
     if auth.get("version") != PROTOCOL_VERSION:
         raise Refused(f"unsupported version (expected {PROTOCOL_VERSION})", "bad-request")
     stream_id = auth.get("streamId")
-    if not isinstance(stream_id, str) or not stream_id or len(stream_id) > MAX_STREAM_ID_LENGTH:
-        raise Refused("streamId must be a non-empty string", "bad-request")
+    problem = stream_id_problem(stream_id)
+    if problem is not None:
+        raise Refused(problem, "bad-request")
+    assert isinstance(stream_id, str)
     return stream_id

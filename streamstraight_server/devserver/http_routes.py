@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiohttp import web
 
 from streamstraight_server._core.protocol import TOKEN_PATH
 
+from .config import Faults
 from .handshake import api_key_ok
 from .tokens import TokenIssuer
 
 
-def add_http_routes(app: web.Application, api_key: str, issuer: TokenIssuer) -> None:
+def add_http_routes(
+    app: web.Application, api_key: str, issuer: TokenIssuer, faults: Callable[[], Faults]
+) -> None:
     async def token(request: web.Request) -> web.Response:
-        if not api_key_ok(request.headers.get("Authorization"), api_key):
-            return web.json_response({"error": "invalid or missing API key"}, status=401)
+        authorization = request.headers.get("Authorization")
+        if not api_key_ok(authorization, api_key):
+            error = "invalid or missing API key"
+            if faults().echo_credentials:
+                error += f" (got Authorization: {authorization})"
+            return web.json_response({"error": error}, status=401)
         return web.json_response({"token": issuer.mint()})
 
     async def health(request: web.Request) -> web.Response:

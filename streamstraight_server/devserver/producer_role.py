@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from streamstraight_server._core.protocol import (
     EV_ACK,
@@ -15,6 +15,7 @@ from streamstraight_server._core.protocol import (
     PRODUCER_END_REASONS,
     AckPayload,
     EndAck,
+    StreamEndReason,
     StreamInfoPayload,
 )
 
@@ -37,8 +38,10 @@ class ProducerRole(Role):
     # handshake
 
     def connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
-        stream_id, overwrite = check_producer(environ, auth, self.api_key)
         faults = self.config.faults
+        stream_id, overwrite = check_producer(
+            environ, auth, self.api_key, echo=faults.echo_credentials
+        )
         if faults.refuse_connections > 0:
             faults.refuse_connections -= 1
             raise Refused(
@@ -52,7 +55,7 @@ class ProducerRole(Role):
         state.last_activity = time.monotonic()
         state.disconnected_at = None
         self.store.touched(state)
-        session = ProducerSession(sid, state)
+        session = ProducerSession(sid, state, str(environ.get("HTTP_AUTHORIZATION", "")))
         session.ack_task = self.connections.spawn(self._ack_loop(session))
         self.connections.sessions[sid] = session
         self.connections.spawn(self._send_info(session))
@@ -74,9 +77,15 @@ class ProducerRole(Role):
         if state is None:
             return self.store.create(stream_id)
         if state.ended:
+            # lastSeq and endReason (our addition) let a producer whose END answer was lost
+            # see that the stream it is resuming ended with its own END and every chunk
             raise Refused(
                 f"stream {stream_id!r} has ended; set overwriteExistingStream to replace it",
                 "stream-ended",
+                extra={
+                    "lastSeq": state.chunks[-1].seq if state.chunks else None,
+                    "endReason": state.end_reason,
+                },
             )
         if state.producer_sid is not None:
             raise Refused(f"stream {stream_id!r} already has a connected producer", "stream-busy")
@@ -97,6 +106,10 @@ class ProducerRole(Role):
             "lastSeq": state.chunks[-1].seq if state.chunks else None,
             "ended": state.ended,
         }
+        if state.ended:
+            # not in the published protocol: lets a producer whose END answer was lost tell
+            # its own END from any other
+            info["endReason"] = cast(StreamEndReason, state.end_reason)
         await self.sio.emit(EV_INFO, info, to=session.sid)
 
     def disconnected(self, session: ProducerSession) -> None:
@@ -176,10 +189,10 @@ class ProducerRole(Role):
         self._ack(session, chunk)
         if faults.error_after_chunks is not None and session.received >= faults.error_after_chunks:
             faults.error_after_chunks = None
-            await emit_error(
-                sid,
-                stream_error("injected fault: stream error from the dev server", faults.error_code),
-            )
+            message = "injected fault: stream error from the dev server"
+            if faults.echo_credentials:
+                message += f" (your Authorization: {session.authorization})"
+            await emit_error(sid, stream_error(message, faults.error_code))
             self._end_and_kick(session, "producer-error")
 
     async def on_end(self, sid: str, payload: Any = None, *_: Any) -> Any:

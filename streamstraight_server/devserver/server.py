@@ -22,6 +22,7 @@ from streamstraight_server._core.protocol import (
     SOCKETIO_PATH,
 )
 
+from .access import HostPolicy, ViewerAccess, access_middleware
 from .config import DevServerConfig
 from .connections import Connections, ProducerSession, logger
 from .consumer_role import CONSUMER_BACKLOG, ConsumerRole
@@ -32,32 +33,90 @@ from .store import Store
 from .tokens import TokenIssuer
 from .viewer import ViewerHub
 
-__all__ = ["CONSUMER_BACKLOG", "ServerRun"]
+__all__ = ["CONSUMER_BACKLOG", "ServerRun", "engineio_buffer_bytes"]
+
+# Socket.IO framing of a chunk event around its data: event name, seq, quotes, packet type
+_FRAMING_BYTES = 64 * 1024
+
+
+def engineio_buffer_bytes(max_chunk_bytes: int) -> int:
+    """Engine.IO's message limit: above the largest chunk the server refuses with a message.
+
+    A chunk's ``data`` travels JSON-escaped, so one byte of UTF-8 can take six on the wire
+    (``\\u0000``); the limit leaves room for that, so a chunk over ``max_chunk_bytes`` reaches the
+    server and is answered ``chunk-too-large`` instead of Engine.IO dropping the connection.
+    """
+    return 6 * max_chunk_bytes + _FRAMING_BYTES
+
+
+class PingReaper:
+    """Cancels Engine.IO's ping task of a socket once the socket has closed.
+
+    Engine.IO's server starts one task per socket that sleeps ``ping_interval`` (25 s) before it
+    looks at the socket again, so every closed socket stays in memory that long: a thousand
+    short streams hold megabytes. The reaper sees those tasks start and cancels the ones whose
+    socket has closed on each sweep.
+    """
+
+    def __init__(self, eio: Any) -> None:
+        self._tasks: dict[asyncio.Task[Any], Any] = {}
+        start = eio.start_background_task
+
+        def start_background_task(target: Any, *args: Any, **kwargs: Any) -> Any:
+            task = start(target, *args, **kwargs)
+            owner = getattr(target, "__self__", None)
+            if isinstance(task, asyncio.Task) and getattr(owner, "closed", None) is not None:
+                self._tasks[task] = owner
+                task.add_done_callback(self._forget)
+            return task
+
+        eio.start_background_task = start_background_task
+
+    def _forget(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.pop(task, None)
+
+    def reap(self) -> None:
+        for task, socket in list(self._tasks.items()):
+            if socket.closed:
+                task.cancel()
 
 
 class ServerRun:
     """One listening incarnation: a Socket.IO server and an aiohttp app on one port."""
 
     def __init__(
-        self, config: DevServerConfig, api_key: str, store: Store, issuer: TokenIssuer
+        self,
+        config: DevServerConfig,
+        api_key: str,
+        store: Store,
+        issuer: TokenIssuer,
+        viewer_token: str,
     ) -> None:
         self.config = config
         self.store = store
         self.hub = ViewerHub(store)
+        self.port = 0
+        policy = HostPolicy(config.host, config.allowed_hosts, config.cors_origins)
+        buffer_bytes = engineio_buffer_bytes(config.max_chunk_bytes)
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
             # events of one connection are handled in order: chunk seqs must not race
             async_handlers=False,
-            cors_allowed_origins="*",
+            cors_allowed_origins=policy.origin_allowed,
+            max_http_buffer_size=buffer_bytes,
             logger=False,
             engineio_logger=False,
         )
         self.connections = Connections(self.sio)
+        self.pings = PingReaper(self.sio.eio)
         self.producers = ProducerRole(self.connections, config, store, api_key)
         self.consumers = ConsumerRole(self.connections, config, store, issuer)
-        self.app = web.Application()
+        viewer = ViewerAccess(viewer_token, api_key, lambda: self.port)
+        self.app = web.Application(
+            middlewares=[access_middleware(policy, viewer)], client_max_size=buffer_bytes
+        )
         self.sio.attach(self.app, socketio_path=SOCKETIO_PATH)
-        add_http_routes(self.app, api_key, issuer)
+        add_http_routes(self.app, api_key, issuer, lambda: config.faults)
         self.app.router.add_get("/", self.hub.page)
         self.app.router.add_get("/api/streams", self.hub.streams)
         self.app.router.add_get("/api/events", self.hub.events)
@@ -69,7 +128,6 @@ class ServerRun:
         self.sio.on(EV_HEARTBEAT, guard(self.producers.on_heartbeat))
         self.sio.on(EV_CONSUMER_READY, guard(self.consumers.on_ready))
         self.runner: web.AppRunner | None = None
-        self.port = 0
 
     async def start(self, host: str, port: int) -> int:
         self.runner = web.AppRunner(self.app, shutdown_timeout=1.0, handle_signals=False)
@@ -132,6 +190,7 @@ class ServerRun:
         interval = min(max(interval, 0.02), 1.0)
         while True:
             await asyncio.sleep(interval)
+            self.pings.reap()
             try:
                 await self.producers.expire_streams()
             except Exception:

@@ -45,13 +45,32 @@ async def test_api_key_and_base_url_come_from_the_environment(
         ({"api_key": "k", "ack_timeout": 0}, "ack_timeout"),
         ({"api_key": "k", "stream_id": "s", "encoder": "json"}, "encoder must be a callable"),
         ({"api_key": "k", "stream_id": "s", "keep_open": "yes"}, "keep_open must be True or False"),
-        ({"api_key": "k", "stream_idd": "typo"}, "unknown option: stream_idd"),
+        (
+            {"api_key": "k", "stream_idd": "typo"},
+            r"unknown option: stream_idd \(did you mean stream_id\?\)",
+        ),
         ({"api_key": "two words"}, "whitespace"),
+        ({"api_key": "k", "ack_timeout": 1e300}, "ack_timeout must be .* at most 86400"),
+        ({"api_key": "k", "resume_timeout": float("nan")}, "resume_timeout"),
+        ({"api_key": "k", "heartbeat_interval": 1e300}, "heartbeat_interval"),
+        ({"api_key": "k", "connect_retry_delay_ms": 10**400}, "connect_retry_delay_ms must be"),
+        ({"api_key": "k", "num_connect_retries": 10**6}, "num_connect_retries must be"),
+        ({"api_key": "k", "max_chunk_bytes": 0}, "max_chunk_bytes must be"),
+        ({"api_key": "sk\x00key"}, "U\\+0000"),
+        ({"api_key": "sk_ключ"}, "printable ASCII"),
+        ({"api_key": " sk_padded "}, "surrounding whitespace"),
+        ({"api_key": "k", "base_url": "https://host/?region=eu"}, "query or fragment"),
+        ({"api_key": "k", "base_url": "https://user:pw@host"}, "must not carry credentials"),
+        ({"api_key": "k", "base_url": "http://host:99999"}, "malformed"),
+        ({"api_key": "k", "stream_id": "a\nb\x00c"}, "control characters"),
     ],
 )
 async def test_bad_options_name_the_problem(options: dict[str, Any], message: str) -> None:
-    with pytest.raises(ConfigurationError, match=message):
+    with pytest.raises(ConfigurationError, match=message) as caught:
         AsyncStreamstraight(**options)
+    key = options.get("api_key", "")
+    if len(key) > 3:
+        assert key.strip() not in str(caught.value)  # a bad key is described, never shown
 
 
 async def test_official_option_dicts_are_accepted(

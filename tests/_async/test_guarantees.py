@@ -17,7 +17,7 @@ from streamstraight_server import (
     StreamError,
     WriterClosedError,
 )
-from streamstraight_server._shims._async import monotonic
+from streamstraight_server._shims._async import monotonic, sleep
 from streamstraight_server.devserver import ThreadedDevServer
 from tests.helpers import stored
 from tests.server_process import ServerProcess
@@ -252,3 +252,31 @@ async def test_a_chunk_above_max_chunk_bytes_is_refused_and_the_next_one_arrives
             await writer.send("y" * (3 * 1024 * 1024))
         await writer.send("ok")
     assert stored(server, "default-limit") == ["ok"]
+
+
+async def test_an_end_whose_answer_was_lost_is_delivered_once_the_server_says_so(
+    server: ThreadedDevServer, options: dict[str, Any]
+) -> None:
+    server.faults.withhold_end_ack = True
+    client = AsyncStreamstraight(**{**options, "end_timeout": 10.0, "resume_attempts": 20})
+    writer = client.stream_writer(stream_id="lost-answer")
+    for i in range(5):
+        await writer.send(i)
+
+    async def close() -> str | None:
+        return await writer.close()
+
+    async def restart_once_ended() -> None:
+        while True:
+            snap = server.snapshot("lost-answer")
+            if snap is not None and snap.ended:
+                break
+            await sleep(0.02)
+        server.faults.withhold_end_ack = False
+        server.restart(down_for=0.2)  # the END answer never comes: the connection drops
+
+    results = await run_concurrently([close, restart_once_ended])
+    assert results[1] is None
+    assert isinstance(results[0], str), results[0]
+    snap = server.wait_for_end("lost-answer", timeout=5)
+    assert snap.end_reason == "completed" and snap.data == numbers(0, 5)

@@ -11,13 +11,14 @@ from streamstraight_server import (
     AuthenticationError,
     ConnectError,
     StreamError,
+    StreamstraightServerAbortError,
 )
 from streamstraight_server._shims import _transport
 from streamstraight_server._shims._async import monotonic, sleep
 from streamstraight_server.devserver import ThreadedDevServer
 from tests.helpers import closed_port, stored
-from tests.refusing_server import refusing_server
-from tests.tools._async import live_workers
+from tests.refusing_server import refusing_server, silent_server
+from tests.tools._async import live_workers, run_concurrently
 
 
 @pytest.mark.parametrize("status", [401, 403])
@@ -80,11 +81,18 @@ async def test_the_public_api_path_confirms_every_chunk_and_reports_errors(
             await writer.send(1)
 
 
-def test_the_fast_path_is_checked_against_the_libraries() -> None:
+async def test_the_fast_path_is_checked_against_the_libraries(
+    server: ThreadedDevServer, options: dict[str, Any]
+) -> None:
     class NoHooks:
         pass
 
     assert not _transport.fast_path_supported(NoHooks, NoHooks)
+    client = AsyncStreamstraight(**options)
+    async with client.stream_writer(stream_id="fast") as writer:
+        await writer.send(1)
+        # the installed python-socketio / python-engineio have the hooks: the fast path is on
+        assert writer._session is not None and writer._session._socket.fast  # type: ignore[union-attr]
 
 
 async def test_nothing_outlives_a_resumed_and_closed_stream(
@@ -107,3 +115,22 @@ async def test_nothing_outlives_a_resumed_and_closed_stream(
     await sleep(0.2)
     captured = capfd.readouterr()
     assert captured.err == "" and captured.out == ""
+
+
+async def test_closing_the_client_while_a_writer_connects_aborts_it() -> None:
+    with silent_server() as base_url:
+        client = AsyncStreamstraight(api_key="sk_test", base_url=base_url, connect_timeout=2.0)
+
+        async def write() -> None:
+            await client.stream(["a"], stream_id="hangs")
+
+        async def close_soon() -> None:
+            await sleep(0.3)
+            await client.aclose()
+
+        started = monotonic()
+        results = await run_concurrently([write, close_soon])
+        assert isinstance(results[0], StreamstraightServerAbortError), results[0]
+        assert "close() or disconnect()" in str(results[0])
+        assert results[1] is None
+        assert monotonic() - started < 4.0  # at most one connect_timeout, never the retries

@@ -18,7 +18,7 @@ from streamstraight_server import (
     Streamstraight,
     WriterClosedError,
 )
-from streamstraight_server._shims._sync import monotonic
+from streamstraight_server._shims._sync import monotonic, sleep
 from streamstraight_server.devserver import ThreadedDevServer
 from tests.helpers import stored
 from tests.server_process import ServerProcess
@@ -253,3 +253,31 @@ def test_a_chunk_above_max_chunk_bytes_is_refused_and_the_next_one_arrives(
             writer.send("y" * (3 * 1024 * 1024))
         writer.send("ok")
     assert stored(server, "default-limit") == ["ok"]
+
+
+def test_an_end_whose_answer_was_lost_is_delivered_once_the_server_says_so(
+    server: ThreadedDevServer, options: dict[str, Any]
+) -> None:
+    server.faults.withhold_end_ack = True
+    client = Streamstraight(**{**options, "end_timeout": 10.0, "resume_attempts": 20})
+    writer = client.stream_writer(stream_id="lost-answer")
+    for i in range(5):
+        writer.send(i)
+
+    def close() -> str | None:
+        return writer.close()
+
+    def restart_once_ended() -> None:
+        while True:
+            snap = server.snapshot("lost-answer")
+            if snap is not None and snap.ended:
+                break
+            sleep(0.02)
+        server.faults.withhold_end_ack = False
+        server.restart(down_for=0.2)  # the END answer never comes: the connection drops
+
+    results = run_concurrently([close, restart_once_ended])
+    assert results[1] is None
+    assert isinstance(results[0], str), results[0]
+    snap = server.wait_for_end("lost-answer", timeout=5)
+    assert snap.end_reason == "completed" and snap.data == numbers(0, 5)

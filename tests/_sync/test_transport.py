@@ -12,13 +12,14 @@ from streamstraight_server import (
     ConnectError,
     StreamError,
     Streamstraight,
+    StreamstraightServerAbortError,
 )
 from streamstraight_server._shims import _transport
 from streamstraight_server._shims._sync import monotonic, sleep
 from streamstraight_server.devserver import ThreadedDevServer
 from tests.helpers import closed_port, stored
-from tests.refusing_server import refusing_server
-from tests.tools._sync import live_workers
+from tests.refusing_server import refusing_server, silent_server
+from tests.tools._sync import live_workers, run_concurrently
 
 
 @pytest.mark.parametrize("status", [401, 403])
@@ -81,11 +82,18 @@ def test_the_public_api_path_confirms_every_chunk_and_reports_errors(
             writer.send(1)
 
 
-def test_the_fast_path_is_checked_against_the_libraries() -> None:
+def test_the_fast_path_is_checked_against_the_libraries(
+    server: ThreadedDevServer, options: dict[str, Any]
+) -> None:
     class NoHooks:
         pass
 
     assert not _transport.fast_path_supported(NoHooks, NoHooks)
+    client = Streamstraight(**options)
+    with client.stream_writer(stream_id="fast") as writer:
+        writer.send(1)
+        # the installed python-socketio / python-engineio have the hooks: the fast path is on
+        assert writer._session is not None and writer._session._socket.fast  # type: ignore[union-attr]
 
 
 def test_nothing_outlives_a_resumed_and_closed_stream(
@@ -108,3 +116,22 @@ def test_nothing_outlives_a_resumed_and_closed_stream(
     sleep(0.2)
     captured = capfd.readouterr()
     assert captured.err == "" and captured.out == ""
+
+
+def test_closing_the_client_while_a_writer_connects_aborts_it() -> None:
+    with silent_server() as base_url:
+        client = Streamstraight(api_key="sk_test", base_url=base_url, connect_timeout=2.0)
+
+        def write() -> None:
+            client.stream(["a"], stream_id="hangs")
+
+        def close_soon() -> None:
+            sleep(0.3)
+            client.close()
+
+        started = monotonic()
+        results = run_concurrently([write, close_soon])
+        assert isinstance(results[0], StreamstraightServerAbortError), results[0]
+        assert "close() or disconnect()" in str(results[0])
+        assert results[1] is None
+        assert monotonic() - started < 4.0  # at most one connect_timeout, never the retries

@@ -115,7 +115,7 @@ def test_refusal_classification(
 
 
 def test_token_responses() -> None:
-    assert parse_token_response(200, '{"token": "abc"}') == "abc"
+    assert parse_token_response(200, '{"token": "a.b.c"}') == "a.b.c"
     with pytest.raises(StreamstraightTokenError, match="HTTP 401 \\(check the API key\\): no"):
         parse_token_response(401, '{"error": "no"}')
     with pytest.raises(StreamstraightTokenError, match="not JSON"):

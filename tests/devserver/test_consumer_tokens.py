@@ -99,7 +99,6 @@ async def test_slow_consumer_does_not_slow_the_producer() -> None:
         ws = await http.ws_connect(
             server.base_url + "/socket.io/?EIO=4&transport=websocket",
             max_msg_size=0,
-            decode_text=True,
         )
         assert (await recv(ws)).startswith("0")
         auth = {

@@ -22,7 +22,8 @@ async def test_streams_snapshot_endpoint() -> None:
         producer = await RawProducer(server.base_url, server.api_key, "snap").connect()
         await producer.send("a")
         await producer.wait_acks(1)
-        async with http.get(server.base_url + "/api/streams") as resp:
+        headers = {"Authorization": f"Bearer {server.api_key}"}
+        async with http.get(server.base_url + "/api/streams", headers=headers) as resp:
             body = await resp.json()
         [stream] = body["streams"]
         assert stream["streamId"] == "snap" and stream["chunks"] == [{"seq": 0, "data": "a"}]
@@ -35,7 +36,13 @@ async def test_viewer_shows_live_chunks_and_end_in_a_browser() -> None:
         browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
             page = await browser.new_page()
-            await page.goto(server.base_url + "/")
+            refused = await page.goto(server.base_url + "/")
+            assert refused is not None and refused.status == 401
+            await expect(page.locator("h1")).to_have_text("This viewer needs its token")
+
+            opened = await page.goto(server.viewer_url)
+            assert opened is not None and opened.status == 200
+            assert page.url == server.base_url + "/"  # the token left the address bar
             await expect(page.locator("#conn")).to_have_text("connected")
 
             producer = await RawProducer(server.base_url, server.api_key, "web").connect()
@@ -58,5 +65,26 @@ async def test_viewer_shows_live_chunks_and_end_in_a_browser() -> None:
             reloaded = page.locator('section[data-stream-id="web"]')
             await expect(reloaded.locator("li.chunk")).to_have_count(3)
             await expect(reloaded.locator(".status")).to_have_text("ended: completed")
+        finally:
+            await browser.close()
+
+
+async def test_browser_through_a_rebound_name_is_forbidden() -> None:
+    """DNS rebinding, for real: the browser resolves attacker.example to 127.0.0.1."""
+    async with DevServer(**FAST) as server, async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=[*CHROMIUM_ARGS, "--host-resolver-rules=MAP attacker.example 127.0.0.1"],
+        )
+        try:
+            page = await browser.new_page()
+            rebound = f"http://attacker.example:{server.port}"
+            for path in ("/", f"/?token={server.viewer_token}", "/api/streams"):
+                answer = await page.goto(rebound + path)
+                assert answer is not None and answer.status == 403, path
+            status = await page.evaluate(
+                "async (url) => (await fetch(url)).status", rebound + "/api/events"
+            )
+            assert status == 403
         finally:
             await browser.close()
