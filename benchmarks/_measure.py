@@ -6,14 +6,11 @@ Nothing here imports a Streamstraight SDK, so the official SDK's venv can import
 from __future__ import annotations
 
 import json
-import os
 import resource
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-
-_PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 @dataclass(frozen=True)
@@ -50,13 +47,28 @@ def cpu() -> float:
     return time.process_time()
 
 
+def _status_kb(field: str) -> int | None:
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def rss_kb() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * _PAGE_KB
+    """Resident memory now (VmRSS)."""
+    now_kb = _status_kb("VmRSS")
+    return now_kb if now_kb is not None else peak_rss_kb()
 
 
 def peak_rss_kb() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    """The peak resident memory so far (VmHWM, which the kernel keeps exact, unlike
+    ``ru_maxrss`` that lags until it is next updated)."""
+    peak = _status_kb("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def handshake(target: Target, stream_id: str) -> dict[str, Any]:
