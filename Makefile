@@ -16,7 +16,7 @@ help:
 	@echo "make test       unasync check, ruff, mypy --strict, the whole test suite, then test-lowest"
 	@echo "make test-lowest  the test suite against the lowest dependency versions pyproject admits"
 	@echo "make unasync    regenerate the blocking twin (_sync/) from the async source"
-	@echo "make bench      benchmarks, figures side by side"
+	@echo "make bench      benchmarks against the Node Socket.IO sink; writes BENCHMARKS.md"
 	@echo "make dev        run the local Streamstraight-compatible server"
 
 $(INSTALLED): pyproject.toml
@@ -75,8 +75,15 @@ test-lowest: $(LOWEST_INSTALLED) $(BROWSER)
 test: lint typecheck unit
 	$(MAKE) test-lowest
 
-bench: $(INSTALLED)
-	$(BIN)/python benchmarks/run.py
+# The Node benchmark sink and producer: socket.io from the npm registry, pinned by the lockfile.
+BENCH_NODE := benchmarks/node_modules/.package-lock.json
+
+$(BENCH_NODE): benchmarks/package.json benchmarks/package-lock.json
+	cd benchmarks && npm ci --no-audit --no-fund --loglevel=error
+
+# BENCH_ARGS=--quick for a short run that prints its tables and writes nothing.
+bench: $(INSTALLED) $(BENCH_NODE)
+	$(BIN)/python benchmarks/run.py $(if $(BENCH_ARGS),$(BENCH_ARGS),--write BENCHMARKS.md)
 
 clean:
 	rm -rf $(VENV) $(LOWEST) dist build *.egg-info .mypy_cache .ruff_cache .pytest_cache

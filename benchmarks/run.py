@@ -1,29 +1,72 @@
-"""Producer benchmarks: this SDK's two flavours beside the official SDK, figures side by side.
+"""Producer benchmarks against a server that is not the bottleneck; writes BENCHMARKS.md.
 
-    .venv/bin/python benchmarks/run.py [--chunks 5000] [--size 40] [--rounds 3]
+    .venv/bin/python benchmarks/run.py [--quick] [--workloads single,connect,concurrent,rss]
+                                       [--contenders ...] [--write BENCHMARKS.md]
 
-The local server runs in its own process and each producer run in a fresh process, so the CPU
-figure is the producer's alone. Every run is checked afterwards: the server must hold every
-chunk and the stream must have ended as completed. The official SDK (0.2.10) runs from its own
-virtual environment (created on first use) since it has the same import name.
+The server is the canonical Node Socket.IO server running ``sink.mjs`` (it counts and acks,
+stores nothing); the local Python server gives a second, server-bound column. Every contender
+runs in a fresh process of its own (``_child.py``, or ``producer.mjs`` for Node), and every run
+is checked against the server's counts afterwards: a run that lost, duplicated or misordered a
+chunk, or did not end as completed, is a failure, not a figure. Rounds are interleaved, and the
+contenders' order rotates from one round to the next.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
+import secrets
 import subprocess
 import sys
 import tempfile
-import urllib.request
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from _report import Report
+from _services import NodeSink, PythonServer, Service
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OFFICIAL_VENV = ROOT / ".venv" / "official-0.2.10"
 OFFICIAL = "streamstraight-server==0.2.10"
+
+CONTENDERS = ["sdk-async", "sdk-blocking", "official", "raw-async", "raw-blocking", "node"]
+WORKLOADS = ["single", "connect", "concurrent", "rss"]
+CONCURRENT = ["sdk-async", "sdk-blocking"]
+RSS = ["sdk-async", "sdk-blocking"]
+
+
+@dataclass
+class Settings:
+    rounds: int
+    chunks: int
+    size: int
+    connects: int
+    streams: int
+    stream_chunks: int
+    threads: int
+    rss_chunks: int
+    rss_rounds: int
+    rss_official: bool
+    ack_delay_ms: int
+    server_bound: bool
+    workloads: list[str]
+    contenders: list[str]
+    write: Path | None
+
+
+@dataclass
+class Results:
+    """Every run's outcome, by (workload, column, contender)."""
+
+    runs: dict[tuple[str, str, str], list[dict[str, Any]]] = field(default_factory=dict)
+
+    def add(self, workload: str, column: str, contender: str, outcome: dict[str, Any]) -> None:
+        self.runs.setdefault((workload, column, contender), []).append(outcome)
+        status = outcome.get("failed") or "ok"
+        print(f"  {workload:<10} {column:<6} {contender:<13} {status}", file=sys.stderr)
 
 
 def official_python() -> Path:
@@ -37,117 +80,235 @@ def official_python() -> Path:
     return python
 
 
-def start_server() -> tuple[subprocess.Popen[str], dict[str, str]]:
-    process = subprocess.Popen(
-        [sys.executable, str(HERE / "_server.py")],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    return process, json.loads(process.stdout.readline())
-
-
-def stream_state(base_url: str, stream_id: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{base_url}/api/streams") as answer:
-        streams = json.load(answer)["streams"]
-    return next(s for s in streams if s["streamId"] == stream_id)
-
-
-def run_once(
-    flavour: str, server: dict[str, str], stream_id: str, chunks: int, size: int
+def run_child(
+    contender: str,
+    workload: str,
+    service: Service,
+    stream_id: str,
+    params: dict[str, Any],
+    timeout: float,
 ) -> dict[str, Any]:
-    python = official_python() if flavour == "official" else Path(sys.executable)
-    # -I and a neutral cwd keep the official run from importing this checkout
+    if contender == "node":
+        if workload == "single":
+            extra = [str(params["count"]), str(params["size"]), "4096"]
+        else:
+            extra = [str(params["count"])]
+        command = ["node", str(HERE / "producer.mjs"), workload, service.url, service.key]
+        command += [stream_id, *extra]
+    else:
+        python = official_python() if contender == "official" else Path(sys.executable)
+        # -I and a neutral cwd keep the official SDK's run from importing this checkout
+        command = [str(python), "-I", str(HERE / "_child.py"), contender, workload]
+        command += [service.url, service.key, stream_id, json.dumps(params)]
     with tempfile.TemporaryDirectory() as cwd:
-        done = subprocess.run(
-            [
-                str(python),
-                "-I",
-                str(HERE / "_client.py"),
-                flavour,
-                server["base_url"],
-                server["api_key"],
-                stream_id,
-                str(chunks),
-                str(size),
-            ],
-            capture_output=True,
-            text=True,
-            cwd=cwd,
-            timeout=600,
-        )
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return {"failed": f"no result within {timeout:.0f}s"}
     if done.returncode != 0:
-        last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "no output"
-        return {"failed": f"the run failed: {last[:150]}"}
+        lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
+        errors = [line for line in lines if "Error" in line or "error" in line]
+        last = (errors or lines or ["no output"])[-1].strip()
+        return {"failed": f"exit {done.returncode}: {last[:160]}"}
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    state = stream_state(server["base_url"], stream_id)
-    if state["chunkCount"] != chunks or state["endReason"] != "completed":
-        return {
-            "failed": f"the server holds {state['chunkCount']} of {chunks} chunks, "
-            f"end reason {state['endReason']}"
-        }
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--chunks", type=int, default=5000)
-    parser.add_argument("--size", type=int, default=40, help="characters of text per chunk")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--flavours", default="official,async,sync")
-    args = parser.parse_args()
-    flavours = args.flavours.split(",")
-    process, server = start_server()
-    results: dict[str, list[dict[str, Any]]] = {f: [] for f in flavours}
-    try:
-        for round_ in range(args.rounds):
-            for flavour in flavours:
-                stream_id = f"bench-{flavour}-{round_}"
-                results[flavour].append(
-                    run_once(flavour, server, stream_id, args.chunks, args.size)
-                )
-    finally:
-        assert process.stdin is not None
-        process.stdin.close()
-        process.wait(timeout=30)
+def stream_problem(state: dict[str, Any] | None, chunks: int) -> str | None:
+    """Why a finished single stream is wrong, from the server's counts; None when right."""
+    if state is None:
+        return "the server never saw the stream"
+    problems = []
+    if state["chunks"] != chunks or state["lastSeq"] != (chunks - 1 if chunks else None):
+        problems.append(f"holds {state['chunks']} of {chunks} chunks (last seq {state['lastSeq']})")
+    if not state["ended"] or state["reason"] != "completed":
+        problems.append(f"end {state['reason']!r}")
+    for counter in ("gaps", "dups", "endLastSeqMismatch"):
+        if state.get(counter):
+            problems.append(f"{counter} {state[counter]}")
+    return "; ".join(problems) or None
 
-    print(
-        f"\n{args.chunks} chunks of ~{args.size + 20} bytes, median of {args.rounds} runs, "
-        "local server in its own process\n"
-    )
-    header = (
-        f"{'producer':<20}{'chunks/s':>10}{'CPU µs/chunk':>14}{'stream s':>10}"
-        f"{'connect s':>11}  confirmed"
-    )
-    print(header)
-    print("-" * len(header))
-    names = {
-        "official": "official 0.2.10",
-        "async": "this SDK, async",
-        "sync": "this SDK, blocking",
-    }
-    for flavour in flavours:
-        failures = [r["failed"] for r in results[flavour] if "failed" in r]
-        runs = [r for r in results[flavour] if "failed" not in r]
-        if failures:
-            print(
-                f"{names[flavour]:<20}{len(failures)} of {args.rounds} runs failed: {failures[0]}"
-            )
-        if not runs:
-            continue
-        wall = statistics.median(r["wall"] for r in runs)
-        cpu = statistics.median(r["cpu"] for r in runs)
-        connect = statistics.median(r["connect_wall"] for r in runs)
-        confirmed = "END only" if flavour == "official" else "every chunk"
-        print(
-            f"{names[flavour]:<20}{args.chunks / wall:>10,.0f}{cpu / args.chunks * 1e6:>14.1f}"
-            f"{wall:>10.2f}{connect:>11.2f}  {confirmed}"
+
+def checked(
+    outcome: dict[str, Any], service: Service, stream_id: str, chunks: int
+) -> dict[str, Any]:
+    if "failed" in outcome:
+        return outcome
+    problem = stream_problem(service.count(stream_id), chunks)
+    if problem is None and outcome.get("confirmed") not in (None, chunks):
+        problem = f"the producer says {outcome['confirmed']} of {chunks} confirmed"
+    return {"failed": problem} if problem else outcome
+
+
+def concurrent_checked(
+    outcome: dict[str, Any], service: NodeSink, prefix: str, streams: int, chunks: int
+) -> dict[str, Any]:
+    if "failed" in outcome:
+        return outcome
+    summary = service.summary(prefix + "-")
+    problems = []
+    if outcome["failures"]:
+        problems.append(f"{outcome['failures']} streams raised ({outcome['first_error']})")
+    if summary["completed"] != streams or summary["chunks"] != streams * chunks:
+        problems.append(
+            f"the server holds {summary['chunks']} of {streams * chunks} chunks, "
+            f"{summary['completed']} of {streams} streams completed"
         )
-    print(
-        "\nstream: from the first send() until the server has answered END; "
-        "connect: import, client and handshake."
+    for counter in ("gaps", "dups", "endLastSeqMismatch"):
+        if summary[counter]:
+            problems.append(f"{counter} {summary[counter]}")
+    return {"failed": "; ".join(problems), **outcome} if problems else outcome
+
+
+def one_round(
+    round_: int,
+    settings: Settings,
+    sink: NodeSink,
+    python_server: PythonServer | None,
+    results: Results,
+) -> None:
+    shift = round_ % len(settings.contenders)
+    order = settings.contenders[shift:] + settings.contenders[:shift]
+    single = {"count": settings.chunks, "size": settings.size}
+    for contender in order:
+        tag = f"r{round_}-{contender}"
+        if "single" in settings.workloads:
+            sid = f"single-{tag}"
+            outcome = run_child(contender, "single", sink, sid, single, 300)
+            results.add("single", "node", contender, checked(outcome, sink, sid, settings.chunks))
+            if python_server is not None:
+                outcome = run_child(contender, "single", python_server, sid, single, 300)
+                outcome = checked(outcome, python_server, sid, settings.chunks)
+                results.add("single", "python", contender, outcome)
+        if "connect" in settings.workloads:
+            sid = f"connect-{tag}"
+            params = {"count": settings.connects, "size": settings.size}
+            outcome = run_child(contender, "connect", sink, sid, params, 120)
+            if "failed" not in outcome:
+                summary = sink.summary(f"{sid}-f")
+                if summary["chunks"] != settings.connects + 1:
+                    outcome = {"failed": f"first sends: the server holds {summary['chunks']}"}
+            results.add("connect", "node", contender, outcome)
+        if "concurrent" in settings.workloads and contender in CONCURRENT:
+            sid = f"concurrent-{tag}"
+            params = {
+                "streams": settings.streams,
+                "count": settings.stream_chunks,
+                "size": settings.size,
+                "threads": settings.threads,
+            }
+            outcome = run_child(contender, "concurrent", sink, sid, params, 600)
+            outcome = concurrent_checked(
+                outcome, sink, sid, settings.streams, settings.stream_chunks
+            )
+            results.add("concurrent", "node", contender, outcome)
+
+
+def rss_rounds(settings: Settings, slow_sink: NodeSink, results: Results) -> None:
+    params = {"count": settings.rss_chunks, "size": settings.size}
+    for round_ in range(settings.rss_rounds):
+        for contender in RSS + (["official"] if settings.rss_official else []):
+            if contender not in settings.contenders:
+                continue
+            sid = f"rss-r{round_}-{contender}"
+            outcome = run_child(contender, "rss", slow_sink, sid, params, 1200)
+            results.add(
+                "rss", "node", contender, checked(outcome, slow_sink, sid, settings.rss_chunks)
+            )
+
+
+def parse_settings(argv: list[str] | None = None) -> Settings:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, one round")
+    parser.add_argument("--rounds", type=int)
+    parser.add_argument("--chunks", type=int, help="chunks of the single-stream workload")
+    parser.add_argument("--size", type=int, default=20, help="bytes of a chunk's JSON data")
+    parser.add_argument("--connects", type=int, help="connections timed per run")
+    parser.add_argument("--streams", type=int, help="concurrent streams")
+    parser.add_argument("--stream-chunks", type=int, help="chunks of each concurrent stream")
+    parser.add_argument("--threads", type=int, help="threads of the blocking concurrent run")
+    parser.add_argument("--rss-chunks", type=int, help="chunks of the memory workload")
+    parser.add_argument("--rss-rounds", type=int, default=1)
+    parser.add_argument(
+        "--rss-official", action="store_true", help="the official SDK in the memory workload too"
     )
+    parser.add_argument("--ack-delay-ms", type=int, default=300, help="the slow sink's delay")
+    parser.add_argument("--no-server-bound", action="store_true", help="skip the Python server")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS))
+    parser.add_argument("--contenders", default=",".join(CONTENDERS))
+    parser.add_argument("--write", type=Path, help="write the report there (BENCHMARKS.md)")
+    args = parser.parse_args(argv)
+    quick = args.quick
+
+    def pick(value: int | None, full: int, small: int) -> int:
+        return value if value is not None else (small if quick else full)
+
+    workloads = args.workloads.split(",")
+    contenders = args.contenders.split(",")
+    for name, chosen, known in (
+        ("workload", workloads, WORKLOADS),
+        ("contender", contenders, CONTENDERS),
+    ):
+        unknown = sorted(set(chosen) - set(known))
+        if unknown:
+            parser.error(f"unknown {name}(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    return Settings(
+        rounds=pick(args.rounds, 3, 1),
+        chunks=pick(args.chunks, 10_000, 2_000),
+        size=args.size,
+        connects=pick(args.connects, 10, 3),
+        streams=pick(args.streams, 1_000, 100),
+        stream_chunks=pick(args.stream_chunks, 100, 20),
+        threads=pick(args.threads, 100, 10),
+        rss_chunks=pick(args.rss_chunks, 1_000_000, 20_000),
+        rss_rounds=args.rss_rounds,
+        rss_official=args.rss_official,
+        ack_delay_ms=args.ack_delay_ms,
+        server_bound=not args.no_server_bound and "single" in workloads,
+        workloads=workloads,
+        contenders=contenders,
+        write=args.write,
+    )
+
+
+def log_time(label: str, start: float) -> None:
+    print(f"{label}: {time.monotonic() - start:.0f}s", file=sys.stderr)
+
+
+def main() -> None:
+    settings = parse_settings()
+    if not (HERE / "node_modules" / "socket.io").is_dir():
+        raise SystemExit("benchmarks/node_modules is missing: run `npm ci` in benchmarks/")
+    key = "sk_bench_" + secrets.token_urlsafe(18)
+    official = official_python() if "official" in settings.contenders else None
+    report = Report(settings, official)
+    results = Results()
+    started = time.monotonic()
+    with NodeSink(HERE, key) as sink, NodeSink(HERE, key, settings.ack_delay_ms) as slow:
+        python_server = PythonServer(HERE) if settings.server_bound else None
+        try:
+            # a cold V8 runs the sink's first thousands of events far slower: warm it first
+            warm_up = {"count": 20_000, "size": settings.size}
+            for service in (sink, python_server):
+                if service is not None:
+                    run_child("node", "single", service, "warm-up", warm_up, 120)
+            for round_ in range(settings.rounds):
+                start = time.monotonic()
+                one_round(round_, settings, sink, python_server, results)
+                log_time(f"round {round_ + 1} of {settings.rounds}", start)
+            if "rss" in settings.workloads:
+                start = time.monotonic()
+                rss_rounds(settings, slow, results)
+                log_time("memory workload", start)
+        finally:
+            if python_server is not None:
+                python_server.close()
+    report.elapsed = time.monotonic() - started
+    text = report.render(results.runs)
+    print(text)
+    if settings.write is not None:
+        settings.write.write_text(text)
+        print(f"wrote {settings.write}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,41 @@
+"""One measured run in a fresh process: ``_child.py CONTENDER WORKLOAD URL KEY STREAM_ID PARAMS``.
+
+PARAMS is a JSON object of the workload's keyword arguments. The contender's module (and so its
+SDK) is imported before any clock starts; the result is one JSON line on stdout. Run with
+``python -I`` from a neutral directory, so the official SDK's venv cannot see this checkout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import json
+import sys
+from pathlib import Path
+
+CONTENDERS = {
+    "sdk-async": ("_sdk", "async"),
+    "sdk-blocking": ("_sdk", "blocking"),
+    "official": ("_official", "async"),
+    "raw-async": ("_raw", "async"),
+    "raw-blocking": ("_raw", "blocking"),
+}
+
+
+def main() -> None:
+    contender, workload, url, key, stream_id, params = sys.argv[1:7]
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    module_name, flavour = CONTENDERS[contender]
+    module = importlib.import_module(module_name)
+    target = importlib.import_module("_measure").Target(url, key)
+    function = getattr(module, f"{workload}_{flavour}", None)
+    if function is None:
+        raise SystemExit(f"{contender} has no {workload} workload")
+    outcome = function(target, stream_id, **json.loads(params))
+    result = asyncio.run(outcome) if inspect.iscoroutine(outcome) else outcome
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

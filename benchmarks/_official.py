@@ -1,0 +1,60 @@
+"""The official SDK (``streamstraight-server==0.2.10``, asyncio only), run from its own venv.
+
+It confirms nothing per chunk (it ignores ``producer:ack``); END's answer confirms the stream.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from _measure import MemoryWatch, Phases, Target, chunk_list, chunk_stream, now
+
+from streamstraight_server import streamstraight_server
+
+
+async def _connect(target: Target, stream_id: str) -> Any:
+    return await streamstraight_server(
+        {"api_key": target.key, "base_url": target.url}, {"stream_id": stream_id}
+    )
+
+
+async def single_async(target: Target, stream_id: str, count: int, size: int) -> dict[str, Any]:
+    chunks = chunk_list(count, size)
+    phases = Phases()
+    server = await _connect(target, stream_id)
+    async with server.stream_writer() as writer:
+        phases.mark_writable()
+        await writer.send(chunks[0])
+        phases.mark_first_send()
+        for chunk in chunks[1:]:
+            await writer.send(chunk)
+    phases.mark_done()
+    return phases.result(None)
+
+
+async def connect_async(target: Target, stream_id: str, count: int, size: int) -> dict[str, Any]:
+    connects, first_sends = [], []
+    for i in range(count + 1):
+        start = now()
+        server = await _connect(target, f"{stream_id}-c{i}")
+        connects.append(now() - start)
+        async with server.stream_writer():
+            pass
+        start = now()
+        server = await _connect(target, f"{stream_id}-f{i}")
+        async with server.stream_writer() as writer:
+            await writer.send("x")
+            first_sends.append(now() - start)
+    return {"connects": connects[1:], "first_sends": first_sends[1:]}
+
+
+async def rss_async(target: Target, stream_id: str, count: int, size: int) -> dict[str, Any]:
+    server = await _connect(target, stream_id)
+    async with server.stream_writer() as writer:
+        phases = Phases()
+        memory = MemoryWatch(count)
+        for i, chunk in enumerate(chunk_stream(count, size)):
+            await writer.send(chunk)
+            memory.observe(i, 0)
+    phases.mark_done()
+    return {**phases.result(None), **memory.result()}

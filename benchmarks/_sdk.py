@@ -1,0 +1,207 @@
+"""This SDK as a contender, asyncio and blocking flavours.
+
+Single-stream workloads run on whichever API the checkout has: the shared client
+(``stream_writer(stream_id=...)``) when present, else a client per stream. The concurrent
+workloads need the shared client and fail with a ``TypeError`` without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+from typing import Any
+
+from _measure import MemoryWatch, Phases, Target, chunk_list, chunk_stream, cpu, now
+
+from streamstraight_server import AsyncStreamstraight, Streamstraight
+
+SHARED_CLIENT = "stream_id" in inspect.signature(AsyncStreamstraight.stream_writer).parameters
+
+
+def _require_shared_client() -> None:
+    if not SHARED_CLIENT:
+        raise TypeError("no shared client in this checkout: stream_writer() takes no stream_id")
+
+
+def _async_client(target: Target, stream_id: str) -> Any:
+    if SHARED_CLIENT:
+        return AsyncStreamstraight(api_key=target.key, base_url=target.url)
+    return AsyncStreamstraight(api_key=target.key, base_url=target.url, stream_id=stream_id)
+
+
+def _blocking_client(target: Target, stream_id: str) -> Any:
+    if SHARED_CLIENT:
+        return Streamstraight(api_key=target.key, base_url=target.url)
+    return Streamstraight(api_key=target.key, base_url=target.url, stream_id=stream_id)
+
+
+def _writer(client: Any, stream_id: str) -> Any:
+    return client.stream_writer(stream_id=stream_id) if SHARED_CLIENT else client.stream_writer()
+
+
+async def _aclose(client: Any) -> None:
+    await (client.aclose() if hasattr(client, "aclose") else client.disconnect())
+
+
+def _close(client: Any) -> None:
+    client.close() if hasattr(client, "close") else client.disconnect()
+
+
+async def single_async(target: Target, stream_id: str, count: int, size: int) -> dict[str, Any]:
+    chunks = chunk_list(count, size)
+    phases = Phases()
+    client = _async_client(target, stream_id)
+    async with _writer(client, stream_id) as writer:
+        phases.mark_writable()
+        await writer.send(chunks[0])
+        phases.mark_first_send()
+        for chunk in chunks[1:]:
+            await writer.send(chunk)
+    phases.mark_done()
+    await _aclose(client)
+    return phases.result(writer.confirmed)
+
+
+def single_blocking(target: Target, stream_id: str, count: int, size: int) -> dict[str, Any]:
+    chunks = chunk_list(count, size)
+    phases = Phases()
+    client = _blocking_client(target, stream_id)
+    with _writer(client, stream_id) as writer:
+        phases.mark_writable()
+        writer.send(chunks[0])
+        phases.mark_first_send()
+        for chunk in chunks[1:]:
+            writer.send(chunk)
+    phases.mark_done()
+    _close(client)
+    return phases.result(writer.confirmed)
+
+
+async def connect_async(target: Target, stream_id: str, count: int, size: int) -> dict[str, Any]:
+    """``count`` (+1 warm-up) times each: a stream made writable; a stream's first send."""
+    connects, connect_cpus, first_sends = [], [], []
+    for i in range(count + 1):
+        client = _async_client(target, f"{stream_id}-c{i}")
+        start, start_cpu = now(), cpu()
+        async with _writer(client, f"{stream_id}-c{i}") as writer:
+            connects.append(now() - start)
+            connect_cpus.append(cpu() - start_cpu)
+        await _aclose(client)
+        client = _async_client(target, f"{stream_id}-f{i}")
+        start = now()
+        async with _writer(client, f"{stream_id}-f{i}") as writer:
+            await writer.send("x")
+            first_sends.append(now() - start)
+        await _aclose(client)
+    return {
+        "connects": connects[1:],
+        "connect_cpus": connect_cpus[1:],
+        "first_sends": first_sends[1:],
+    }
+
+
+def connect_blocking(target: Target, stream_id: str, count: int, size: int) -> dict[str, Any]:
+    connects, connect_cpus, first_sends = [], [], []
+    for i in range(count + 1):
+        client = _blocking_client(target, f"{stream_id}-c{i}")
+        start, start_cpu = now(), cpu()
+        with _writer(client, f"{stream_id}-c{i}"):
+            connects.append(now() - start)
+            connect_cpus.append(cpu() - start_cpu)
+        _close(client)
+        client = _blocking_client(target, f"{stream_id}-f{i}")
+        start = now()
+        with _writer(client, f"{stream_id}-f{i}") as writer:
+            writer.send("x")
+            first_sends.append(now() - start)
+        _close(client)
+    return {
+        "connects": connects[1:],
+        "connect_cpus": connect_cpus[1:],
+        "first_sends": first_sends[1:],
+    }
+
+
+async def concurrent_async(
+    target: Target, stream_id: str, streams: int, count: int, size: int, threads: int
+) -> dict[str, Any]:
+    """``streams`` streams of ``count`` chunks at once on one client, in one event loop."""
+    _require_shared_client()
+    chunks = chunk_list(count, size)
+    client = AsyncStreamstraight(api_key=target.key, base_url=target.url)
+
+    async def one(i: int) -> None:
+        async with _writer(client, f"{stream_id}-{i}") as writer:
+            for chunk in chunks:
+                await writer.send(chunk)
+
+    phases = Phases()
+    phases.mark_writable()
+    outcomes = await asyncio.gather(*(one(i) for i in range(streams)), return_exceptions=True)
+    phases.mark_done()
+    await _aclose(client)
+    errors = [o for o in outcomes if isinstance(o, BaseException)]
+    return {**phases.result(None), **_failures(errors)}
+
+
+def concurrent_blocking(
+    target: Target, stream_id: str, streams: int, count: int, size: int, threads: int
+) -> dict[str, Any]:
+    """``streams`` streams of ``count`` chunks over ``threads`` threads sharing one client."""
+    _require_shared_client()
+    chunks = chunk_list(count, size)
+    client = Streamstraight(api_key=target.key, base_url=target.url)
+    errors: list[BaseException] = []
+
+    def worker(first: int) -> None:
+        for i in range(first, streams, threads):
+            try:
+                with _writer(client, f"{stream_id}-{i}") as writer:
+                    for chunk in chunks:
+                        writer.send(chunk)
+            except Exception as exc:
+                errors.append(exc)
+
+    workers = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+    phases = Phases()
+    phases.mark_writable()
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    phases.mark_done()
+    _close(client)
+    return {**phases.result(None), **_failures(errors)}
+
+
+def _failures(errors: list[BaseException]) -> dict[str, Any]:
+    first = f"{type(errors[0]).__name__}: {errors[0]}"[:200] if errors else None
+    return {"failures": len(errors), "first_error": first}
+
+
+async def rss_async(target: Target, stream_id: str, count: int, size: int) -> dict[str, Any]:
+    """A long stream to a sink that acks late: memory must stay bounded by the window."""
+    client = _async_client(target, stream_id)
+    async with _writer(client, stream_id) as writer:
+        phases = Phases()
+        memory = MemoryWatch(count)
+        for i, chunk in enumerate(chunk_stream(count, size)):
+            await writer.send(chunk)
+            memory.observe(i, writer.sent - writer.confirmed)
+    phases.mark_done()
+    await _aclose(client)
+    return {**phases.result(writer.confirmed), **memory.result()}
+
+
+def rss_blocking(target: Target, stream_id: str, count: int, size: int) -> dict[str, Any]:
+    client = _blocking_client(target, stream_id)
+    with _writer(client, stream_id) as writer:
+        phases = Phases()
+        memory = MemoryWatch(count)
+        for i, chunk in enumerate(chunk_stream(count, size)):
+            writer.send(chunk)
+            memory.observe(i, writer.sent - writer.confirmed)
+    phases.mark_done()
+    _close(client)
+    return {**phases.result(writer.confirmed), **memory.result()}
