@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 
 
+@cache  # reading the installed metadata costs about as much as a local handshake
 def sdk_version() -> str:
     try:
         return version("streamstraight-server")

@@ -14,6 +14,7 @@ import socketio
 
 from . import _transport
 from ._transport import (
+    ENGINEIO_MESSAGE,
     Handler,
     SocketBase,
     SocketError,
@@ -247,6 +248,8 @@ class AsyncSocket(SocketBase):
             engineio_logger=transport_logger,
         )
         super().__init__(client, handlers, on_disconnect, fast)
+        #: Engine.IO's WebSocket, written directly by emit_chunk on the fast path
+        self._ws: Any = None
 
     async def connect(
         self,
@@ -280,6 +283,14 @@ class AsyncSocket(SocketBase):
         if not self._client.connected:
             await self.close()
             raise SocketError("the connection closed during the handshake")
+        eio = self._client.eio
+        ws = getattr(eio, "ws", None)
+        if (
+            self.fast
+            and eio.current_transport == "websocket"
+            and callable(getattr(ws, "send_str", None))
+        ):
+            self._ws = ws
 
     async def emit(self, event: str, data: Any) -> None:
         client = self._client
@@ -294,6 +305,18 @@ class AsyncSocket(SocketBase):
             raise SocketError(str(exc) or "not connected") from exc
 
     async def emit_chunk(self, seq: int, data: str) -> None:
+        ws = self._ws
+        if ws is not None:
+            # written straight to Engine.IO's WebSocket instead of through its queue and writer
+            # task (aiohttp writes an uncompressed frame whole, before any await). A later END
+            # goes through Engine.IO's queue, so it is written after every chunk before it.
+            if self._client.eio.state != "connected":
+                raise SocketError("not connected")
+            try:
+                await ws.send_str(ENGINEIO_MESSAGE + chunk_packet(seq, data))
+            except (OSError, RuntimeError, aiohttp.ClientError) as exc:
+                raise SocketError(describe(exc)) from exc
+            return
         client = self._client
         if not self.fast:
             await self.emit("producer:chunk", {"seq": seq, "data": data})
@@ -310,6 +333,7 @@ class AsyncSocket(SocketBase):
             raise SocketError(str(exc) or "not connected") from exc
 
     async def close(self) -> None:
+        self._ws = None
         client = self._client
         try:
             await client.disconnect()

@@ -92,8 +92,10 @@ def fast_path_supported(client_class: type, eio_class: type) -> bool:
 
     The fast path (see ``handled_inline``) overrides python-socketio's
     ``_engineio_client_class`` and python-engineio's ``_trigger_event`` (with its ``run_async``
-    keyword), and writes packets with ``eio.send``. A release that changes any of them gets the
-    public path instead: handlers registered with ``on()`` and events sent with ``emit()``.
+    keyword), and writes packets with ``eio.send`` (the blocking flavour writes chunk frames to
+    Engine.IO's WebSocket itself, framed as Engine.IO frames them). A release that changes any
+    of them gets the public path instead: handlers registered with ``on()`` and events sent
+    with ``emit()``.
     """
     key = (client_class, eio_class)
     known = _fast_path_checked.get(key)
@@ -107,6 +109,7 @@ def fast_path_supported(client_class: type, eio_class: type) -> bool:
             callable(getattr(client_class, "_engineio_client_class", None))
             and "run_async" in source
             and callable(getattr(eio_class, "send", None))
+            and _engineio_message_prefix() == ENGINEIO_MESSAGE
         )
         _fast_path_checked[key] = known
         if not known:
@@ -115,6 +118,20 @@ def fast_path_supported(client_class: type, eio_class: type) -> bool:
                 "using their public API (slower per chunk)"
             )
     return known
+
+
+#: how Engine.IO frames a message on the WebSocket transport: the packet type, then the text
+ENGINEIO_MESSAGE = "4"
+
+
+def _engineio_message_prefix() -> str | None:
+    try:
+        from engineio import packet
+
+        encoded = packet.Packet(packet.MESSAGE, data="x").encode()
+    except Exception:
+        return None
+    return encoded[:-1] if isinstance(encoded, str) and encoded.endswith("x") else None
 
 
 class SocketBase:
