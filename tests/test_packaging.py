@@ -28,7 +28,8 @@ MODULES = ("streamstraight_server", "streamstraight_server._sync", "streamstraig
 
 
 def _run(command: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    """``command`` in a clean shell: none of this interpreter's or Streamstraight's settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "STREAMSTRAIGHT_"))}
     return subprocess.run(
         command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
     )
