@@ -316,6 +316,11 @@ class StreamMachine:
             return
         if self.state in (State.CONNECTING, State.RESUMING):
             # the attempt dropped before stream:info: it counts as a failed attempt
+            logger.warning(
+                "stream %r: the connection closed before the server said where the stream "
+                "stands; trying again",
+                self.stream_id,
+            )
             self.connect_failed(generation, ConnectionError("the connection closed"), now)
             return
         logger.warning(
