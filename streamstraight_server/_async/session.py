@@ -261,11 +261,14 @@ class AsyncStreamSession:
             machine = self.machine
             with self._guard:
                 seq = machine.send(data, size)
+                # read with the seq: a drop seen by the reader meanwhile moves the generation on
+                generation = machine.generation
             while seq < 0:
                 await self._drive(Goal.ROOM, size)
                 with self._guard:
                     seq = machine.send(data, size)
-            # only this call (under self._lock) connects, so the socket is the machine's current
+                    generation = machine.generation
+            # only this call (under self._lock) connects, so the socket is that generation's
             socket = self._socket
             try:
                 if socket is None:
@@ -274,7 +277,7 @@ class AsyncStreamSession:
             except SocketError:
                 # the chunk stays in the window: the resume resends it if the server lacks it
                 with self._guard:
-                    machine.connection_lost(machine.generation, monotonic())
+                    machine.connection_lost(generation, monotonic())
             return seq
 
     async def flush(self) -> None:
