@@ -55,6 +55,12 @@ class StreamstraightServerError(Exception):
         return copy
 
 
+def describe(exc: BaseException) -> str:
+    """An exception as ``Type: message``, for error messages that name their cause."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def root_cause(exc: BaseException) -> BaseException:
     """The innermost exception of a chain (explicit causes first, then implicit contexts)."""
     seen = {id(exc)}

@@ -44,6 +44,7 @@ from .errors import (
     StreamstraightServerAbortError,
     StreamstraightServerError,
     WriterClosedError,
+    describe,
     root_cause,
 )
 from .options import ServerOptions
@@ -138,6 +139,7 @@ class StreamMachine:
         #: a writer is waiting for acks since then (None: nobody waits for acks)
         self._ack_wait_since: float | None = None
         self._ack_deadline: float | None = None
+        self._ack_mark = 0  # acked_through when the ack deadline was last pushed back
         self._probed = False
         self.end_only = False
         #: while a writer waits, an ack wakes it only once this seq is confirmed
@@ -266,7 +268,7 @@ class StreamMachine:
             self.fail(
                 kind(
                     f"could not connect to {self.options.base_url} after {attempts} attempt"
-                    f"{'s' if attempts > 1 else ''}: {_describe(shown)}",
+                    f"{'s' if attempts > 1 else ''}: {describe(shown)}",
                     attempts=attempts,
                 ),
                 cause=root,
@@ -301,7 +303,7 @@ class StreamMachine:
             ConnectionLostError(
                 f"the connection dropped and could not be resumed within "
                 f"{self.options.resume_attempts} attempts / {self.options.resume_timeout:g}s"
-                + (f": {_describe(failure)}" if failure is not None else "")
+                + (f": {describe(failure)}" if failure is not None else "")
             ),
             cause=failure,
         )
@@ -450,7 +452,7 @@ class StreamMachine:
         if self._ack_wait_since is not None:
             # the time spent reconnecting is not time the server had to ack: timers restart
             self._ack_wait_since = now
-            self._ack_deadline = now + self._ack_timeout()
+            self._ack_deadline = now + self.options.ack_timeout
         if self._end_reason is not None:
             self._send_end(now)
         else:
@@ -603,16 +605,13 @@ class StreamMachine:
             self.wake_at = -1
             return
         self._ack_wait_since = now
-        self._ack_deadline = now + self._ack_timeout()
+        self._ack_deadline = now + self.options.ack_timeout
         self._ack_mark = window.acked_through
 
     def end_wait(self) -> None:
         self.wake_at = -1
         self._ack_wait_since = None
         self._ack_deadline = None
-
-    def _ack_timeout(self) -> float:
-        return self.options.ack_timeout
 
     def end(self, reason: ProducerEndReason, now: float, *, timeout: float | None = None) -> None:
         """Ask for END; wait for ``Goal.ENDED`` afterwards."""
@@ -678,12 +677,12 @@ class StreamMachine:
         window = self.window
         if window.acked_through != self._ack_mark:
             self._ack_mark = window.acked_through
-            self._ack_deadline = now + self._ack_timeout()
+            self._ack_deadline = now + self.options.ack_timeout
         if (
             not self._probed
             and not window.acks_seen
             and self._ack_wait_since is not None
-            and now - self._ack_wait_since >= min(ACK_PROBE, self._ack_timeout())
+            and now - self._ack_wait_since >= min(ACK_PROBE, self.options.ack_timeout)
         ):
             self._probed = True
             self.end_only = True
@@ -698,7 +697,7 @@ class StreamMachine:
         if self._ack_deadline is not None and now >= self._ack_deadline:
             self.fail(
                 AckTimeoutError(
-                    f"no confirmation from the server for {self._ack_timeout():g}s while "
+                    f"no confirmation from the server for {self.options.ack_timeout:g}s while "
                     "waiting for acks"
                 )
             )
@@ -714,7 +713,7 @@ class StreamMachine:
             if self._ack_deadline is not None:
                 candidates.append(self._ack_deadline)
             if not self._probed and not self.window.acks_seen:
-                candidates.append(self._ack_wait_since + min(ACK_PROBE, self._ack_timeout()))
+                candidates.append(self._ack_wait_since + min(ACK_PROBE, self.options.ack_timeout))
         return min(candidates) if candidates else None
 
     def heartbeat_due(self) -> bool:
@@ -723,13 +722,6 @@ class StreamMachine:
         idle = sent == self._last_beat_sent
         self._last_beat_sent = sent
         return idle and self.state is State.OPEN
-
-
-def _describe(error: BaseException | None) -> str:
-    if error is None:
-        return "unknown error"
-    text = str(error)
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _short(value: Any) -> str:

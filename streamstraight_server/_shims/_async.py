@@ -12,6 +12,7 @@ import aiohttp
 import engineio
 import socketio
 
+from .._core.errors import describe
 from . import _transport
 from ._transport import (
     ENGINEIO_MESSAGE,
@@ -21,7 +22,6 @@ from ._transport import (
     SocketRefused,
     SocketTimeout,
     chunk_packet,
-    describe,
     event_packet,
     handled_inline,
     transport_logger,

@@ -17,6 +17,7 @@ import requests
 import socketio
 import websocket
 
+from .._core.errors import describe
 from . import _transport
 from ._transport import (
     ENGINEIO_MESSAGE,
@@ -26,7 +27,6 @@ from ._transport import (
     SocketRefused,
     SocketTimeout,
     chunk_packet,
-    describe,
     event_packet,
     handled_inline,
     transport_logger,

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .._core.errors import root_cause
+from .._core.errors import describe, root_cause
 
 Handler = Callable[..., None]
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -20,12 +20,6 @@ _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 #: reports itself.
 transport_logger = logging.getLogger("streamstraight_server.transport")
 transport_logger.setLevel(logging.ERROR)
-
-
-def describe(exc: BaseException) -> str:
-    """An exception as ``Type: message``, for error messages that name their cause."""
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class SocketError(Exception):

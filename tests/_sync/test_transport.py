@@ -17,9 +17,11 @@ from streamstraight_server import (
 from streamstraight_server._shims import _transport
 from streamstraight_server._shims._sync import monotonic, sleep
 from streamstraight_server.devserver import ThreadedDevServer
+from tests._sync.leftovers import nothing_left
 from tests.helpers import closed_port, stored
+from tests.leakcheck import take
 from tests.refusing_server import refusing_server, silent_server
-from tests.tools._sync import live_workers, run_concurrently
+from tests.tools._sync import run_concurrently
 
 
 @pytest.mark.parametrize("status", [401, 403])
@@ -99,7 +101,7 @@ def test_the_fast_path_is_checked_against_the_libraries(
 def test_nothing_outlives_a_resumed_and_closed_stream(
     server: ThreadedDevServer, options: dict[str, Any], capfd: pytest.CaptureFixture[str]
 ) -> None:
-    before = live_workers()
+    before = take()
     client = Streamstraight(**options, heartbeat_interval=0.05)
     for round_ in range(3):
         server.faults.drop_after_chunks = 3
@@ -109,10 +111,7 @@ def test_nothing_outlives_a_resumed_and_closed_stream(
             writer.flush()
         assert stored(server, f"resumed-{round_}") == [str(i) for i in range(10)]
     client.close()
-    deadline = monotonic() + 1.0
-    while live_workers() > before and monotonic() < deadline:
-        sleep(0.05)
-    assert live_workers() <= before
+    nothing_left(before, timeout=1.0)  # no thread, task or descriptor past a second
     sleep(0.2)
     captured = capfd.readouterr()
     assert captured.err == "" and captured.out == ""

@@ -12,8 +12,3 @@ T = TypeVar("T")
 async def run_concurrently(jobs: list[Callable[[], Awaitable[T]]]) -> list[T | BaseException]:
     """Run every job at once (tasks here, threads in the blocking twin); results in order."""
     return list(await asyncio.gather(*(job() for job in jobs), return_exceptions=True))
-
-
-def live_workers() -> int:
-    """Tasks other than the current one."""
-    return len(asyncio.all_tasks()) - 1

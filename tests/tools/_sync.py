@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -21,12 +20,3 @@ def run_concurrently(jobs: list[Callable[[], T]]) -> list[T | BaseException]:
 
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
         return list(pool.map(guarded, jobs))
-
-
-def live_workers() -> int:
-    """Threads other than the main one and the local servers' own."""
-    return sum(
-        1
-        for thread in threading.enumerate()
-        if thread is not threading.main_thread() and "devserver" not in thread.name
-    )
