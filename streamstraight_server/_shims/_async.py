@@ -176,6 +176,12 @@ class PlainForGuard:
             )
 
 
+def finish_at_exit(client: object) -> None:
+    """The blocking twin finishes a client's streams at interpreter exit. An asyncio client's
+    streams run in tasks of the event loop, and ``tee()`` finishes its own when the loop shuts
+    down (see ``AsyncTee``)."""
+
+
 async def shielded(target: AsyncTarget) -> None:
     """Run ``target`` to its end even if the caller is cancelled meanwhile."""
     task = asyncio.ensure_future(target())
@@ -243,6 +249,7 @@ __all__ = [
     "SocketTimeout",
     "StateGuard",
     "check_blocking_allowed",
+    "finish_at_exit",
     "iterate",
     "monotonic",
     "shielded",

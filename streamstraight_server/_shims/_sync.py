@@ -4,13 +4,14 @@ python-socketio's threaded client."""
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import queue
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
@@ -155,6 +156,36 @@ class PlainForGuard:
     __slots__ = ()
 
 
+class _Finishing(Protocol):
+    def _finish(self) -> None: ...
+
+
+_clients: weakref.WeakSet[_Finishing] = weakref.WeakSet()
+
+
+def finish_at_exit(client: _Finishing) -> None:
+    """Finish ``client``'s running streams when the interpreter exits.
+
+    ``tee()`` runs on daemon threads, which die silently mid-answer when the interpreter exits
+    (gunicorn recycling a worker with ``--max-requests``, or stopping it with SIGTERM), so the
+    client lets them, and any writer still open, finish first. Interpreter exit joins the
+    app's own threads before ``atexit`` handlers run, and daemon threads run on meanwhile.
+    """
+    with _warned_lock:
+        if not _clients:
+            atexit.unregister(_finish_all)
+            atexit.register(_finish_all)
+        _clients.add(client)
+
+
+def _finish_all() -> None:
+    for client in list(_clients):
+        try:
+            client._finish()
+        except Exception:
+            _logger.exception("could not finish the streams still running at exit")
+
+
 def shielded(target: Target) -> None:
     """Blocking code has no cancellation to shield from."""
     target()
@@ -210,6 +241,7 @@ __all__ = [
     "Task",
     "Ticker",
     "check_blocking_allowed",
+    "finish_at_exit",
     "iterate",
     "monotonic",
     "shielded",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import websocket
 
@@ -12,6 +14,7 @@ from streamstraight_server._shims._frames import (
     OP_TEXT,
     FrameError,
     FrameReader,
+    text_frame,
 )
 
 
@@ -65,3 +68,26 @@ def test_fragments_are_joined_and_control_frames_pass_between_them() -> None:
 def test_what_is_not_a_websocket_stream_is_refused(data: bytes) -> None:
     with pytest.raises(FrameError):
         FrameReader(1000).feed(data)
+
+
+@pytest.mark.parametrize("text", ["", "a", "tok123 ", "\u00e9" * 100, "x" * 70_000])
+def test_a_text_frame_reads_back_as_websocket_client_reads_it(text: str) -> None:
+    data = text_frame(text)
+    assert data[0] == 0x81 and data[1] & 0x80  # final, text, masked
+    reader = websocket._abnf.frame_buffer(_chunks(data), skip_utf8_validation=False)
+    parsed = reader.recv_frame()
+    assert parsed.opcode == OP_TEXT and parsed.data == text.encode()
+    key_at = {126: 4, 127: 10}.get(data[1] & 0x7F, 2)
+    again = text_frame(text)
+    assert again[key_at : key_at + 4] != data[key_at : key_at + 4]  # a fresh key each time
+
+
+def _chunks(data: bytes) -> Any:
+    view = memoryview(data)
+
+    def recv(size: int) -> bytes:
+        nonlocal view
+        taken, view = bytes(view[:size]), view[size:]
+        return taken
+
+    return recv
