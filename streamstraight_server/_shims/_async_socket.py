@@ -30,6 +30,8 @@ from ._wire import (
 
 #: how long closing waits for the server to answer the WebSocket close
 CLOSE_TIMEOUT = 1.0
+#: at most this many turns of the loop for a reader to settle
+SETTLE_TURNS = 100
 
 
 class AsyncSocket:
@@ -44,6 +46,7 @@ class AsyncSocket:
         self._watchdog: asyncio.TimerHandle | None = None
         self._closed = False
         self._last_read = 0.0
+        self._reading = False  # the reader is handling a message (not waiting for one)
 
     @property
     def connected(self) -> bool:
@@ -109,7 +112,9 @@ class AsyncSocket:
         reason = "the server closed the connection"
         try:
             while True:
+                self._reading = False
                 message = await ws.receive()
+                self._reading = True
                 kind = message.type
                 if kind is aiohttp.WSMsgType.TEXT:
                     self._last_read = time.monotonic()
@@ -182,11 +187,16 @@ class AsyncSocket:
             pass
 
     async def settle(self, after: float) -> None:
-        """Let the reader take what arrived before ``after``. asyncio runs the callbacks of
-        ready sockets before the timers due in the same turn, so one step for the reader's
-        wake-up and one for its handlers is enough."""
-        await asyncio.sleep(0)
-        await asyncio.sleep(0)
+        """Let the reader take what arrived before ``after``: a deadline is only over when the
+        reader ran past it (a starved process is not a silent server). Three turns of the loop
+        see the socket polled, its bytes parsed into a message and the reader woken; then the
+        reader is let run until it waits for the next message."""
+        for _ in range(3):
+            await asyncio.sleep(0)
+        turns = 0
+        while self._reading and not self._closed and turns < SETTLE_TURNS:
+            await asyncio.sleep(0)
+            turns += 1
 
     async def close(self) -> None:
         was_connected = self.connected
