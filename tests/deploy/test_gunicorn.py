@@ -15,7 +15,7 @@ from streamstraight_server.testing import StreamstraightFixture
 from tests.examples.answers import answer_chunks, answer_text
 from tests.examples.running import read_then_disconnect, request
 
-from .gunicorn import dechunk, gunicorn
+from .servers import dechunk, gunicorn
 
 #: from the request to the end of every stream: the fake model takes 0.8 s per answer
 END_TIMEOUT = 40.0
