@@ -81,6 +81,7 @@ class IOLoop:
         self._connections: dict[int, Connection] = {}
         self._writers: set[int] = set()
         self._thread: threading.Thread | None = None
+        self._idle_since: float | None = None
         self._selector: selectors.BaseSelector | None = None
         self._wake_r: socket.socket | None = None
         self._wake_w: socket.socket | None = None
@@ -217,63 +218,72 @@ class IOLoop:
 
     def _main(self) -> None:
         self._pending_read = set()
-        idle_since: float | None = None
+        self._idle_since = None
         sweep = Timer(self, time.monotonic() + SWEEP_INTERVAL, self._sweep, SWEEP_INTERVAL)
         with self._guard:
             heapq.heappush(self._timers, (sweep.when, next(self._order), sweep))
         while True:
-            with self._guard:
-                calls = list(self._calls)
-                self._calls.clear()
-            for callback in calls:
-                self._safely(callback)
-            now = time.monotonic()
-            with self._guard:
-                busy = bool(self._connections or self._calls or self._live_timers)
-                if busy:
-                    idle_since = None
-                elif idle_since is None:
-                    idle_since = now
-                elif now - idle_since >= LINGER:
-                    self._stop_locked(sweep)
-                    return
-                timeout = self._select_timeout(now, busy)
-            if self._pending_read:
-                timeout = 0.0
-            started = time.monotonic()
-            assert self._selector is not None
             try:
-                events = self._selector.select(timeout)
-            except InterruptedError:
-                events = []
-            ready = self._pending_read
-            self._pending_read = set()
-            for key, mask in events:
-                connection = key.data
-                if connection is None:
-                    self._drain_wake()
-                    continue
-                if mask & selectors.EVENT_WRITE:
-                    self._watch_write(connection, False)
-                    self._safely(connection.on_writable)
-                if mask & selectors.EVENT_READ:
-                    ready.add(key.fd)
-            for fd in ready:
-                connection = self._connections.get(fd)
-                if connection is not None:
-                    more = False
-                    try:
-                        more = connection.on_readable(READ_BUDGET)
-                    except Exception:
-                        logger.exception("the I/O thread failed reading a connection")
-                    if more:
-                        self._pending_read.add(fd)
-            with self._guard:
-                # a connection over its read budget is read on in the next pass; others are
-                # not held back for it
-                self.caught_up = started
-                self._settled.notify_all()
-            self._run_timers()
+                if not self._turn(sweep):
+                    return
+            except Exception:  # a bug here must not leave every connection unread
+                logger.exception("the I/O thread hit an unexpected error; it goes on")
+                time.sleep(0.01)
+
+    def _turn(self, sweep: Timer) -> bool:
+        """One pass: queued calls, a select, reading what is ready, due timers. False when the
+        loop has been idle long enough to end."""
+        with self._guard:
+            calls = list(self._calls)
+            self._calls.clear()
+        for callback in calls:
+            self._safely(callback)
+        now = time.monotonic()
+        with self._guard:
+            busy = bool(self._connections or self._calls or self._live_timers)
+            if busy:
+                self._idle_since = None
+            elif self._idle_since is None:
+                self._idle_since = now
+            elif now - self._idle_since >= LINGER:
+                self._stop_locked(sweep)
+                return False
+            timeout = 0.0 if self._pending_read else self._select_timeout(now, busy)
+        started = time.monotonic()
+        assert self._selector is not None
+        try:
+            events = self._selector.select(timeout)
+        except InterruptedError:
+            events = []
+        ready = self._pending_read
+        self._pending_read = set()
+        for key, mask in events:
+            connection = key.data
+            if connection is None:
+                self._drain_wake()
+                continue
+            if mask & selectors.EVENT_WRITE:
+                self._watch_write(connection, False)
+                self._safely(connection.on_writable)
+            if mask & selectors.EVENT_READ:
+                ready.add(key.fd)
+        for fd in ready:
+            connection = self._connections.get(fd)
+            if connection is not None:
+                more = False
+                try:
+                    more = connection.on_readable(READ_BUDGET)
+                except Exception:
+                    logger.exception("the I/O thread failed reading a connection")
+                if more:
+                    self._pending_read.add(fd)
+        with self._guard:
+            # a connection over its read budget is read on in the next pass; the others are
+            # not held back for it
+            self.caught_up = started
+            self._settled.notify_all()
+        self._run_timers()
+        return True
 
     def _select_timeout(self, now: float, busy: bool) -> float:
         timers = self._timers
@@ -297,11 +307,11 @@ class IOLoop:
                 if timer.interval is not None:
                     timer.when = now + timer.interval
                     heapq.heappush(timers, (timer.when, next(self._order), timer))
-                else:  # a one-shot timer is done once run
+                else:  # a one-shot timer is spent once taken: it runs, and counts no more
                     timer.cancelled = True
                     self._live_timers -= 1
         for timer in due:
-            if not timer.cancelled:
+            if timer.interval is None or not timer.cancelled:
                 self._safely(timer.callback)
 
     def _sweep(self) -> None:
