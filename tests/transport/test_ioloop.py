@@ -61,7 +61,7 @@ def test_settle_waits_for_a_pass_that_began_after_the_given_time() -> None:
 def test_settle_gives_up_when_the_loop_cannot_run() -> None:
     loop = IOLoop()
     hold = threading.Event()
-    loop.call(lambda: hold.wait(10))  # the loop is stuck in a callback: starved
+    loop.call(lambda: None if hold.wait(10) else None)  # stuck in a callback: starved
     time.sleep(0.05)
     started = time.monotonic()
     assert not loop.settle(time.monotonic(), timeout=0.2)
