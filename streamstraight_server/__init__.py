@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 
 from ._async.client import AsyncStreamstraight
-from ._async.compat import streamstraight_server
 from ._async.tokens import fetch_client_token
 from ._async.writer import AsyncStreamWriter
 from ._core.encoder import default_encoder
@@ -39,6 +38,7 @@ from ._core.errors import (
 from ._core.options import ServerOptions, ServerOptionsDict, StreamOptions, StreamOptionsDict
 from ._core.tokens import token_claims, token_expiry
 from ._core.version import sdk_version
+from ._official import streamstraight_server
 from ._sync.client import Streamstraight
 from ._sync.tokens import fetch_client_token as fetch_client_token_sync
 from ._sync.writer import StreamWriter

@@ -61,7 +61,11 @@ def test_settle_waits_for_a_pass_that_began_after_the_given_time() -> None:
 def test_settle_gives_up_when_the_loop_cannot_run() -> None:
     loop = IOLoop()
     hold = threading.Event()
-    loop.call(lambda: None if hold.wait(10) else None)  # stuck in a callback: starved
+
+    def stuck() -> None:  # the loop is held in a callback: starved
+        hold.wait(10)
+
+    loop.call(stuck)
     time.sleep(0.05)
     started = time.monotonic()
     assert not loop.settle(time.monotonic(), timeout=0.2)
