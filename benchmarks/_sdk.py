@@ -1,8 +1,9 @@
 """This SDK as a contender, asyncio and blocking flavours.
 
 Single-stream workloads run on whichever API the checkout has: the shared client
-(``stream_writer(stream_id=...)``) when present, else a client per stream. The concurrent
-workloads need the shared client and fail with a ``TypeError`` without it.
+(``stream_writer(stream_id=...)``) when present, else a client per stream. The concurrent and
+paced workloads need the shared client and fail with a ``TypeError`` without it; the paced ones
+(``llm``, ``idle``) use one client for every stream, as an application does.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ import inspect
 import threading
 from typing import Any
 
+import _drive_async
+import _drive_blocking
 from _measure import MemoryWatch, Phases, Target, chunk_list, chunk_stream, cpu, now
+from _paced import Plan
 
 from streamstraight_server import AsyncStreamstraight, Streamstraight
 
@@ -205,3 +209,51 @@ def rss_blocking(target: Target, stream_id: str, count: int, size: int) -> dict[
     phases.mark_done()
     _close(client)
     return {**phases.result(writer.confirmed), **memory.result()}
+
+
+async def llm_async(target: Target, stream_id: str, **plan: Any) -> dict[str, Any]:
+    """LLM-paced streams at once, a task each, on one shared async client."""
+    _require_shared_client()
+    client = AsyncStreamstraight(api_key=target.key, base_url=target.url)
+    try:
+        return await _drive_async.llm(
+            lambda sid: client.stream_writer(stream_id=sid), stream_id, Plan(**plan)
+        )
+    finally:
+        await _drive_async.bounded(client.aclose())
+
+
+def llm_blocking(target: Target, stream_id: str, **plan: Any) -> dict[str, Any]:
+    """LLM-paced streams at once, a thread each, on one shared blocking client."""
+    _require_shared_client()
+    client = Streamstraight(api_key=target.key, base_url=target.url)
+    try:
+        return _drive_blocking.llm(
+            lambda sid: client.stream_writer(stream_id=sid), stream_id, Plan(**plan)
+        )
+    finally:
+        _drive_blocking.bounded(client.close)
+
+
+async def idle_async(target: Target, stream_id: str, **plan: Any) -> dict[str, Any]:
+    """Writers open and silent, a task each, on one shared async client."""
+    _require_shared_client()
+    client = AsyncStreamstraight(api_key=target.key, base_url=target.url)
+    try:
+        return await _drive_async.idle(
+            lambda sid: client.stream_writer(stream_id=sid), stream_id, Plan(**plan)
+        )
+    finally:
+        await _drive_async.bounded(client.aclose())
+
+
+def idle_blocking(target: Target, stream_id: str, **plan: Any) -> dict[str, Any]:
+    """Writers open and silent, a thread each, on one shared blocking client."""
+    _require_shared_client()
+    client = Streamstraight(api_key=target.key, base_url=target.url)
+    try:
+        return _drive_blocking.idle(
+            lambda sid: client.stream_writer(stream_id=sid), stream_id, Plan(**plan)
+        )
+    finally:
+        _drive_blocking.bounded(client.close)
