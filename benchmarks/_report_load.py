@@ -82,8 +82,8 @@ class LoadReport:
         when = time.strftime("%Y-%m-%d %H:%M %Z", time.localtime(group.started))
         return (
             f"Measured {when} at {commit_label()}; load average (1 min) "
-            f"{group.load_before:.2f} before, {group.load_after:.2f} after; "
-            f"{self.settings.rounds} round(s), medians."
+            f"{group.load_before:.2f} before, {group.load_after:.2f} after (it counts these "
+            f"runs' own runnable threads too); {self.settings.rounds} round(s), medians."
         )
 
     def spread(self, streams: int) -> str:
@@ -131,10 +131,11 @@ class LoadReport:
             "",
             "Every stream of a run in one process, as an application serves its answers: a task "
             "per stream on one event loop for the async contenders, a thread per stream for the "
-            "blocking ones (started when its stream opens, as a threaded WSGI server starts a "
-            "request's thread). This SDK uses one shared client; the official SDK, whose API "
-            "has one stream per client, a client per stream; the raw python-socketio clients and "
-            "Node a connection per stream. Stream starts are staggered: stream *i* opens "
+            "blocking ones (started before the run, as a threaded server's pool is, each "
+            "waiting for its stream's slot). This SDK uses one shared client; the official "
+            "SDK, whose API has one stream per client, a client per stream; the raw "
+            "python-socketio clients and Node a connection per stream. Stream starts are "
+            "staggered: stream *i* opens "
             f"*i*/{s.open_rate:g} s after the first ("
             + ", ".join(f"{n:,} streams over {self.spread(n)}" for n in counts)
             + f"; {s.open_rate:g} opens a second is the arrival rate that keeps "
@@ -150,7 +151,8 @@ class LoadReport:
             f"over its paced {paced:g} s; 1.00 is on time. p50 / p99 over the streams that did "
             "not raise. **open**: from a stream's task or thread beginning to open it until it is "
             "writable (the SDK's connect). **start lag**: from the stream's slot until its task "
-            "or thread began (the app's side: a thread to start, or a busy event loop).",
+            "or thread began (the app's side: a thread waiting for the GIL, or a busy event "
+            "loop).",
             "- **threads**: the most the kernel counted in the process, sampled every 0.1 s; "
             "**SDK threads** subtracts the app's own at the same instant (its live per-stream "
             "threads and its main thread), leaving the SDK's and its libraries' (for Node, the "
