@@ -114,6 +114,8 @@ def _note(workload: str, chunks: int, outcome: dict[str, Any]) -> str:
     """One line of progress for stderr."""
     streams = outcome["streams"]
     raised = ", ".join(f"{k} {v}" for k, v in outcome["errors"].items()) or "none raised"
+    if outcome.get("raised_whole"):
+        raised += f" ({outcome['raised_whole']} of them held whole)"
     whole = f"{outcome.get('whole', '?')}/{streams} whole"
     threads = f"threads {outcome['threads']} (SDK {outcome['sdk_threads']})"
     opens = _ms(outcome.get("open_p99_ms"))
@@ -146,6 +148,12 @@ def one_run(
     chunks = settings.chunks_of(workload)
     summary = sink.summary(stream_id + "-", chunks)
     outcome["whole"] = summary["whole"]
+    # a stream can raise although the server holds it whole: a timeout on the wall clock that
+    # ran out while the starved process had not yet read the answer
+    broken = set(summary["notWhole"])
+    outcome["raised_whole"] = sum(
+        1 for i in outcome.get("raised", []) if f"{stream_id}-{i}" not in broken
+    )
     outcome["sink_share"] = sink_cpu / outcome["wall"] if outcome["wall"] > 0 else None
     outcome["note"] = _note(workload, chunks, outcome)
     return outcome

@@ -175,6 +175,7 @@ class LoadRun:
             "failures": sum(errors.values()),
             "errors": dict(errors.most_common()),
             "error_examples": examples,
+            "raised": [i for i, r in enumerate(self.streams) if r.error is not None],
             **self.peaks.result(),
         }
         if paced is not None:

@@ -56,10 +56,11 @@ class LoadReport:
         for run in measured:
             errors.update(run["errors"])
         total = sum(errors.values())
+        held = sum(int(run.get("raised_whole", 0)) for run in measured)
         cell = str(total)
         if total:
             kinds = ", ".join(f"{kind} {count}" for kind, count in errors.most_common())
-            cell = f"{total}: {kinds}"
+            cell = f"{total}: {kinds}" + (f" ({held} of them held whole)" if held else "")
         if crashed:
             cell = f"{cell}; {len(crashed)} of {len(got)} runs failed ({crashed[0]})"
         return (total if measured and not crashed else None), cell
@@ -106,11 +107,12 @@ class LoadReport:
         share = figure(got, lambda r: r["cpu"] / r["wall"] * 100)
         return [
             NAMES[contender],
-            self.cpu_per_chunk(runs, streams, contender).show(",.0f", why=False),
+            self.cpu_per_chunk(runs, streams, contender).show(",.0f", spread=True, why=False),
             share.show(".0f", why=False),
             pair("slip_p50", "slip_p99", ".2f"),
             pair("open_p50_ms", "open_p99_ms", ",.0f"),
             median("lag_p99_ms", ",.0f"),
+            median("most_open", ",.0f"),
             median("threads", ",.0f"),
             median("sdk_threads", ",.0f"),
             median("rss_peak_kb", ",.0f", 1 / 1024),
@@ -152,16 +154,18 @@ class LoadReport:
             "not raise. **open**: from a stream's task or thread beginning to open it until it is "
             "writable (the SDK's connect). **start lag**: from the stream's slot until its task "
             "or thread began (the app's side: a thread waiting for the GIL, or a busy event "
-            "loop).",
+            "loop). **most open at once**: streams writable and not yet closed at one instant.",
             "- **threads**: the most the kernel counted in the process, sampled every 0.1 s; "
             "**SDK threads** subtracts the app's own at the same instant (its live per-stream "
             "threads and its main thread), leaving the SDK's and its libraries' (for Node, the "
             "runtime's).",
             "- **failures**: streams that raised, by exception type; `Unfinished` counts "
             "streams still running at the harness's deadline (the plan's length plus "
-            f"{DEADLINE_MARGIN:.0f} s). **whole**: streams the sink holds whole (every seq once, "
-            "in order, ended `completed`). **sink**: the Node sink's own CPU over the run, as a "
-            "share of a core (it must not be the bottleneck).",
+            f'{DEADLINE_MARGIN:.0f} s); "held whole" counts those that raised although the '
+            "sink holds them whole (a timeout on the wall clock that ran out while the starved "
+            "process had not read the answer yet). **whole**: streams the sink holds whole "
+            "(every seq once, in order, ended `completed`). **sink**: the Node sink's own CPU "
+            "over the run, as a share of a core (it must not be the bottleneck).",
         ]
         if self.log.limits:
             lines.append("- limits for these runs: " + ", ".join(self.log.limits) + ".")
@@ -172,6 +176,7 @@ class LoadReport:
             "slip p50 / p99",
             "open ms p50 / p99",
             "start lag ms p99",
+            "most open at once",
             "peak threads",
             "SDK threads",
             "peak RSS MB",

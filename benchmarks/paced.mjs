@@ -108,6 +108,7 @@ class Run {
       failures: Object.values(errors).reduce((a, b) => a + b, 0),
       errors,
       error_examples: examples,
+      raised: this.streams.flatMap((r, i) => (r.error === null ? [] : [i])),
       threads: this.peaks.total,
       sdk_threads: this.peaks.beyondApp,
       app_threads: APP_THREADS,
