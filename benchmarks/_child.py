@@ -25,14 +25,13 @@ CONTENDERS = {
     "raw-blocking": ("_raw", "blocking"),
 }
 
-PACED = {"llm", "idle"}
-
 
 def main() -> None:
     contender, workload, url, key, stream_id, params = sys.argv[1:7]
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     module_name, flavour = CONTENDERS[contender]
     module = importlib.import_module(module_name)
+    paced = importlib.import_module("_paced").WORKLOADS
     target = importlib.import_module("_measure").Target(url, key)
     function = getattr(module, f"{workload}_{flavour}", None)
     if function is None:
@@ -40,7 +39,7 @@ def main() -> None:
     outcome = function(target, stream_id, **json.loads(params))
     result = asyncio.run(outcome) if inspect.iscoroutine(outcome) else outcome
     print(json.dumps(result), flush=True)
-    if workload in PACED:
+    if workload in paced:
         sys.stderr.flush()
         os._exit(0)
 

@@ -16,9 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from _paced import WORKLOADS
 from _services import NodeSink, Service
 
-PACED = ["llm", "idle"]
+PACED = list(WORKLOADS)
 PACED_CONTENDERS = ["sdk-async", "sdk-blocking", "official", "raw-async", "raw-blocking", "node"]
 
 #: how long a run may go on beyond its plan: the SDK's own timeouts (connect 10 s with its

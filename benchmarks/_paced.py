@@ -18,6 +18,8 @@ from typing import Any
 
 from _measure import cpu, now, peak_rss_kb, proc_status, rss_kb
 
+#: the paced workloads, each a function ``<workload>_<flavour>`` of every contender's module
+WORKLOADS = ("llm", "idle")
 #: how often the driver samples the process's threads (seconds)
 SAMPLE_EVERY = 0.1
 #: how long a driver waits for cancelled or abandoned streams to wind down after its deadline

@@ -57,10 +57,10 @@ class LoadReport:
             errors.update(run["errors"])
         total = sum(errors.values())
         held = sum(int(run.get("raised_whole", 0)) for run in measured)
-        cell = str(total)
+        cell = f"{total:,}"
         if total:
-            kinds = ", ".join(f"{kind} {count}" for kind, count in errors.most_common())
-            cell = f"{total}: {kinds}" + (f" ({held} of them held whole)" if held else "")
+            kinds = ", ".join(f"{kind} {count:,}" for kind, count in errors.most_common())
+            cell = f"{total:,}: {kinds}" + (f" ({held:,} of them held whole)" if held else "")
         if crashed:
             cell = f"{cell}; {len(crashed)} of {len(got)} runs failed ({crashed[0]})"
         return (total if measured and not crashed else None), cell

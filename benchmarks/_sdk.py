@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import _drive_async
@@ -211,49 +212,47 @@ def rss_blocking(target: Target, stream_id: str, count: int, size: int) -> dict[
     return {**phases.result(writer.confirmed), **memory.result()}
 
 
-async def llm_async(target: Target, stream_id: str, **plan: Any) -> dict[str, Any]:
-    """LLM-paced streams at once, a task each, on one shared async client."""
+async def _paced_async(
+    drive: Callable[[_drive_async.AsyncOpener, str, Plan], Awaitable[dict[str, Any]]],
+    target: Target,
+    stream_id: str,
+    plan: dict[str, Any],
+) -> dict[str, Any]:
+    """A paced workload's streams, a task each, on one shared async client."""
     _require_shared_client()
     client = AsyncStreamstraight(api_key=target.key, base_url=target.url)
     try:
-        return await _drive_async.llm(
-            lambda sid: client.stream_writer(stream_id=sid), stream_id, Plan(**plan)
-        )
+        return await drive(lambda sid: client.stream_writer(stream_id=sid), stream_id, Plan(**plan))
     finally:
         await _drive_async.bounded(client.aclose())
+
+
+def _paced_blocking(
+    drive: Callable[[_drive_blocking.Opener, str, Plan], dict[str, Any]],
+    target: Target,
+    stream_id: str,
+    plan: dict[str, Any],
+) -> dict[str, Any]:
+    """A paced workload's streams, a thread each, on one shared blocking client."""
+    _require_shared_client()
+    client = Streamstraight(api_key=target.key, base_url=target.url)
+    try:
+        return drive(lambda sid: client.stream_writer(stream_id=sid), stream_id, Plan(**plan))
+    finally:
+        _drive_blocking.bounded(client.close)
+
+
+async def llm_async(target: Target, stream_id: str, **plan: Any) -> dict[str, Any]:
+    return await _paced_async(_drive_async.llm, target, stream_id, plan)
 
 
 def llm_blocking(target: Target, stream_id: str, **plan: Any) -> dict[str, Any]:
-    """LLM-paced streams at once, a thread each, on one shared blocking client."""
-    _require_shared_client()
-    client = Streamstraight(api_key=target.key, base_url=target.url)
-    try:
-        return _drive_blocking.llm(
-            lambda sid: client.stream_writer(stream_id=sid), stream_id, Plan(**plan)
-        )
-    finally:
-        _drive_blocking.bounded(client.close)
+    return _paced_blocking(_drive_blocking.llm, target, stream_id, plan)
 
 
 async def idle_async(target: Target, stream_id: str, **plan: Any) -> dict[str, Any]:
-    """Writers open and silent, a task each, on one shared async client."""
-    _require_shared_client()
-    client = AsyncStreamstraight(api_key=target.key, base_url=target.url)
-    try:
-        return await _drive_async.idle(
-            lambda sid: client.stream_writer(stream_id=sid), stream_id, Plan(**plan)
-        )
-    finally:
-        await _drive_async.bounded(client.aclose())
+    return await _paced_async(_drive_async.idle, target, stream_id, plan)
 
 
 def idle_blocking(target: Target, stream_id: str, **plan: Any) -> dict[str, Any]:
-    """Writers open and silent, a thread each, on one shared blocking client."""
-    _require_shared_client()
-    client = Streamstraight(api_key=target.key, base_url=target.url)
-    try:
-        return _drive_blocking.idle(
-            lambda sid: client.stream_writer(stream_id=sid), stream_id, Plan(**plan)
-        )
-    finally:
-        _drive_blocking.bounded(client.close)
+    return _paced_blocking(_drive_blocking.idle, target, stream_id, plan)
