@@ -151,10 +151,9 @@ def one_run(
     outcome["whole"] = summary["whole"]
     # a stream can raise although the server holds it whole: a timeout on the wall clock that
     # ran out while the starved process had not yet read the answer
-    broken = set(summary["notWhole"])
-    outcome["raised_whole"] = sum(
-        1 for i in outcome.get("raised", []) if f"{stream_id}-{i}" not in broken
-    )
+    whole = set(summary["wholeIds"])
+    raised = outcome.get("raised", [])
+    outcome["raised_whole"] = sum(1 for i in raised if f"{stream_id}-{i}" in whole)
     outcome["sink_share"] = sink_cpu / outcome["wall"] if outcome["wall"] > 0 else None
     outcome["note"] = _note(workload, chunks, outcome)
     return outcome

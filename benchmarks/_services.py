@@ -44,8 +44,8 @@ class NodeSink:
 
     def summary(self, prefix: str, chunks: int | None = None) -> dict[str, Any]:
         """Totals of the streams whose id starts with ``prefix``; with ``chunks``, also how
-        many are ``whole`` (seq 0..chunks-1 once each, ended completed) and the ids of those
-        that are not (``notWhole``)."""
+        many are ``whole`` (seq 0..chunks-1 once each, ended completed) and their ids
+        (``wholeIds``)."""
         query = {"prefix": prefix} if chunks is None else {"prefix": prefix, "chunks": str(chunks)}
         totals: dict[str, Any] = self._get("/streams", **query)
         return totals

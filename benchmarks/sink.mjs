@@ -5,8 +5,8 @@
 //
 // Prints {"url": ...} once listening on 127.0.0.1 (a free port). GET /count?streamId=ID reads one
 // stream's counts; GET /streams?prefix=P sums every stream whose id starts with P (with
-// &chunks=N, also how many of them are whole: seq 0..N-1 once each, ended completed, and the
-// ids of those that are not);
+// &chunks=N, also how many of them are whole: seq 0..N-1 once each, ended completed, and
+// their ids);
 // GET /cpu is the sink's own CPU seconds so far.
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
@@ -55,7 +55,7 @@ const http = createServer((req, res) => {
     body = { streams: 0, chunks: 0, completed: 0, gaps: 0, dups: 0, endLastSeqMismatch: 0 };
     if (expected !== null) {
       body.whole = 0;
-      body.notWhole = [];
+      body.wholeIds = [];
     }
     for (const [id, s] of streams) {
       if (!id.startsWith(prefix)) continue;
@@ -70,8 +70,7 @@ const http = createServer((req, res) => {
           s.dups === 0 && s.endLastSeqMismatch === 0 &&
           s.lastSeq === (expected > 0 ? expected - 1 : null)) {
         body.whole += 1;
-      } else if (expected !== null) {
-        body.notWhole.push(id);
+        body.wholeIds.push(id);
       }
     }
   } else if (url.pathname === "/cpu") {
