@@ -10,6 +10,13 @@ export const cpuSeconds = () => {
   return (user + system) / 1e6;
 };
 
+// The process's kernel CPU seconds and its context switches (voluntary and not).
+export const usage = () => {
+  const { systemCPUTime, voluntaryContextSwitches, involuntaryContextSwitches } =
+    process.resourceUsage();
+  return [systemCPUTime / 1e6, voluntaryContextSwitches + involuntaryContextSwitches];
+};
+
 // A chunk whose JSON encoding is `size` characters long, as the Python contenders make it.
 export const chunkText = (i, size) =>
   `t${String(i).padStart(7, "0")}${"x".repeat(Math.max(0, size - 10))}`;

@@ -47,6 +47,13 @@ def cpu() -> float:
     return time.process_time()
 
 
+def usage() -> tuple[float, int]:
+    """The process's kernel CPU seconds and its context switches (voluntary and not), every
+    thread included."""
+    self = resource.getrusage(resource.RUSAGE_SELF)
+    return self.ru_stime, self.ru_nvcsw + self.ru_nivcsw
+
+
 def proc_status(field: str) -> int | None:
     """A number from /proc/self/status (``VmRSS`` and ``VmHWM`` in kB, ``Threads``)."""
     try:

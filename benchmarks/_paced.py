@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from _measure import cpu, now, peak_rss_kb, proc_status, rss_kb
+from _measure import cpu, now, peak_rss_kb, proc_status, rss_kb, usage
 
 #: the paced workloads, each a function ``<workload>_<flavour>`` of every contender's module
 WORKLOADS = ("llm", "idle")
@@ -121,6 +121,7 @@ class LoadRun:
         self.plan = plan
         self.start = (now(), cpu())
         self.end = self.start
+        self.start_usage = self.end_usage = usage()
         self.streams = [StreamRecord(self.start[0] + plan.opens_at(i)) for i in range(plan.streams)]
         self.peaks = ThreadPeaks()
         self.idle_peaks = ThreadPeaks()
@@ -141,6 +142,7 @@ class LoadRun:
     def finish(self) -> None:
         """The end of the measured window: every stream done, or the deadline."""
         self.end = (now(), cpu())
+        self.end_usage = usage()
         for record in self.streams:
             if record.done is None and record.error is None:
                 record.error = UNFINISHED
@@ -168,6 +170,8 @@ class LoadRun:
             "streams": len(self.streams),
             "wall": wall,
             "cpu": used,
+            "cpu_kernel": self.end_usage[0] - self.start_usage[0],
+            "switches": self.end_usage[1] - self.start_usage[1],
             "open_p50_ms": percentile(opens, 0.5),
             "open_p99_ms": percentile(opens, 0.99),
             "lag_p50_ms": percentile(lags, 0.5),

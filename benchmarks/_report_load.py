@@ -192,7 +192,36 @@ class LoadReport:
             measured = self.measured("llm", n)
             lines += [measured, ""] if measured else []
             lines += table(header, rows)
-        return [*lines, "", *self.llm_ratios(runs, counts)]
+        return [*lines, "", *self.llm_ratios(runs, counts), "", *self.llm_costs(runs, counts)]
+
+    def llm_costs(self, runs: Runs, counts: list[int]) -> list[str]:
+        """Where the CPU goes: the kernel's share, and context switches per chunk."""
+        header = [""]
+        for n in counts:
+            header += [f"{n:,}: kernel share of CPU", f"{n:,}: context switches per chunk"]
+        rows = []
+        for c in self.contenders:
+            row = [NAMES[c]]
+            for n in counts:
+                got = [r for r in self.runs(runs, "llm", n, c) if "cpu_kernel" in r]
+                kernel = figure(got, lambda r: r["cpu_kernel"] / r["cpu"] * 100 if r["cpu"] else 0)
+                chunks = n * self.settings.chunks
+                switches = figure(got, lambda r, chunks=chunks: r["switches"] / chunks)
+                share = kernel.show(".0f", why=False)
+                row += [share if share == "-" else f"{share}%", switches.show(".1f")]
+            if any(cell != "-" for cell in row[1:]):
+                rows.append(row)
+        if not rows:
+            return []
+        lines = [
+            "### Where the CPU goes",
+            "",
+            "The share of the CPU above spent in the kernel (system time: system calls, thread "
+            "wake-ups and switches) and the process's context switches (voluntary and not, "
+            "every thread) per planned chunk, over the same window.",
+            "",
+        ]
+        return lines + table(header, rows)
 
     def llm_ratios(self, runs: Runs, counts: list[int]) -> list[str]:
         pairs = [

@@ -7,7 +7,7 @@
 // PLAN_JSON holds streams, count, rate, open_rate, size, idle and deadline. Every stream has a
 // connection of its own in this one process; a stream waits for every ack before END, as the
 // raw Python clients do. Prints one JSON line.
-import { chunkText, connect, cpuSeconds, end, now, procStatus } from "./_client.mjs";
+import { chunkText, connect, cpuSeconds, end, now, procStatus, usage } from "./_client.mjs";
 
 const [workload, url, key, prefix, planArg] = process.argv.slice(2);
 const plan = JSON.parse(planArg);
@@ -58,6 +58,8 @@ class Run {
   constructor() {
     this.start = [now(), cpuSeconds()];
     this.end = this.start;
+    this.startUsage = usage();
+    this.endUsage = this.startUsage;
     this.deadline = this.start[0] + plan.deadline;
     this.streams = Array.from({ length: plan.streams }, (_, i) => ({
       due: this.start[0] + i / plan.open_rate, began: null, writable: null, done: null,
@@ -78,6 +80,7 @@ class Run {
 
   finish() {
     this.end = [now(), cpuSeconds()];
+    this.endUsage = usage();
     for (const record of this.streams) {
       if (record.done === null && record.error === null) record.error = UNFINISHED;
     }
@@ -99,6 +102,8 @@ class Run {
       streams: this.streams.length,
       wall: this.end[0] - this.start[0],
       cpu: this.end[1] - this.start[1],
+      cpu_kernel: this.endUsage[0] - this.startUsage[0],
+      switches: this.endUsage[1] - this.startUsage[1],
       open_p50_ms: percentile(opens, 0.5),
       open_p99_ms: percentile(opens, 0.99),
       lag_p50_ms: percentile(lags, 0.5),
