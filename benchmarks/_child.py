@@ -3,6 +3,8 @@
 PARAMS is a JSON object of the workload's keyword arguments. The contender's module (and so its
 SDK) is imported before any clock starts; the result is one JSON line on stdout. Run with
 ``python -I`` from a neutral directory, so the official SDK's venv cannot see this checkout.
+The paced workloads exit at once after their line: a stream still running at their deadline
+must not hold the process.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import asyncio
 import importlib
 import inspect
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -28,6 +31,7 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     module_name, flavour = CONTENDERS[contender]
     module = importlib.import_module(module_name)
+    paced = importlib.import_module("_paced").WORKLOADS
     target = importlib.import_module("_measure").Target(url, key)
     function = getattr(module, f"{workload}_{flavour}", None)
     if function is None:
@@ -35,6 +39,9 @@ def main() -> None:
     outcome = function(target, stream_id, **json.loads(params))
     result = asyncio.run(outcome) if inspect.iscoroutine(outcome) else outcome
     print(json.dumps(result), flush=True)
+    if workload in paced:
+        sys.stderr.flush()
+        os._exit(0)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,15 @@ def cpu() -> float:
     return time.process_time()
 
 
-def _status_kb(field: str) -> int | None:
+def usage() -> tuple[float, int]:
+    """The process's kernel CPU seconds and its context switches (voluntary and not), every
+    thread included."""
+    self = resource.getrusage(resource.RUSAGE_SELF)
+    return self.ru_stime, self.ru_nvcsw + self.ru_nivcsw
+
+
+def proc_status(field: str) -> int | None:
+    """A number from /proc/self/status (``VmRSS`` and ``VmHWM`` in kB, ``Threads``)."""
     try:
         with open("/proc/self/status") as status:
             for line in status:
@@ -60,14 +68,14 @@ def _status_kb(field: str) -> int | None:
 
 def rss_kb() -> int:
     """Resident memory now (VmRSS)."""
-    now_kb = _status_kb("VmRSS")
+    now_kb = proc_status("VmRSS")
     return now_kb if now_kb is not None else peak_rss_kb()
 
 
 def peak_rss_kb() -> int:
     """The peak resident memory so far (VmHWM, which the kernel keeps exact, unlike
     ``ru_maxrss`` that lags until it is next updated)."""
-    peak = _status_kb("VmHWM")
+    peak = proc_status("VmHWM")
     return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 

@@ -1,13 +1,18 @@
 """The official SDK (``streamstraight-server==0.2.10``, asyncio only), run from its own venv.
 
 It confirms nothing per chunk (it ignores ``producer:ack``); END's answer confirms the stream.
+Its API has one stream per client, so the paced workloads make a client per stream.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import _drive_async
 from _measure import MemoryWatch, Phases, Target, chunk_list, chunk_stream, now
+from _paced import Plan
 
 from streamstraight_server import streamstraight_server
 
@@ -58,3 +63,19 @@ async def rss_async(target: Target, stream_id: str, count: int, size: int) -> di
             memory.observe(i, 0)
     phases.mark_done()
     return {**phases.result(None), **memory.result()}
+
+
+@asynccontextmanager
+async def _paced_stream(target: Target, stream_id: str) -> AsyncIterator[Any]:
+    """A client of its own, connected, and its writer; leaving sends END and disconnects."""
+    server = await _connect(target, stream_id)
+    async with server.stream_writer() as writer:
+        yield writer
+
+
+async def llm_async(target: Target, stream_id: str, **plan: Any) -> dict[str, Any]:
+    return await _drive_async.llm(lambda sid: _paced_stream(target, sid), stream_id, Plan(**plan))
+
+
+async def idle_async(target: Target, stream_id: str, **plan: Any) -> dict[str, Any]:
+    return await _drive_async.idle(lambda sid: _paced_stream(target, sid), stream_id, Plan(**plan))

@@ -3,17 +3,23 @@
 Each chunk is JSON-encoded and emitted with the next seq; at most ``WINDOW`` chunks are left
 unconfirmed (the SDK's default window); the run ends once every chunk is acknowledged and END
 is answered through its callback (an extra ack for END, as older servers send, is not counted).
-No resume, no checks of the acks' seqs.
+No resume, no checks of the acks' seqs. In the paced workloads each stream has a client of
+its own (python-socketio's clients hold one connection each).
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
+import _drive_async
+import _drive_blocking
 import socketio
 from _measure import Phases, Target, chunk_list, encode, handshake, now
+from _paced import Plan
 
 WINDOW = 4096
 
@@ -174,3 +180,68 @@ def connect_blocking(target: Target, stream_id: str, count: int, size: int) -> d
         first_sends.append(now() - start)
         producer.end(1)
     return {"connects": connects[1:], "first_sends": first_sends[1:]}
+
+
+class _AsyncSender:
+    """``send(chunk)`` with the next seq, for the paced workloads."""
+
+    def __init__(self, producer: _AsyncProducer) -> None:
+        self.producer = producer
+        self.sent = 0
+
+    async def send(self, chunk: str) -> None:
+        await self.producer.send(self.sent, chunk)
+        self.sent += 1
+
+
+class _BlockingSender:
+    def __init__(self, producer: _BlockingProducer) -> None:
+        self.producer = producer
+        self.sent = 0
+
+    def send(self, chunk: str) -> None:
+        self.producer.send(self.sent, chunk)
+        self.sent += 1
+
+
+@asynccontextmanager
+async def _async_stream(target: Target, stream_id: str) -> AsyncIterator[_AsyncSender]:
+    """Open, yield a sender; on leaving, wait for every ack, END, disconnect."""
+    producer = _AsyncProducer()
+    try:
+        await producer.open(target, stream_id)
+        sender = _AsyncSender(producer)
+        yield sender
+        await producer.end(sender.sent)
+    finally:
+        if producer.sio.connected:
+            await producer.sio.disconnect()
+
+
+@contextmanager
+def _blocking_stream(target: Target, stream_id: str) -> Iterator[_BlockingSender]:
+    producer = _BlockingProducer()
+    try:
+        producer.open(target, stream_id)
+        sender = _BlockingSender(producer)
+        yield sender
+        producer.end(sender.sent)
+    finally:
+        if producer.sio.connected:
+            producer.sio.disconnect()
+
+
+async def llm_async(target: Target, stream_id: str, **plan: Any) -> dict[str, Any]:
+    return await _drive_async.llm(lambda sid: _async_stream(target, sid), stream_id, Plan(**plan))
+
+
+def llm_blocking(target: Target, stream_id: str, **plan: Any) -> dict[str, Any]:
+    return _drive_blocking.llm(lambda sid: _blocking_stream(target, sid), stream_id, Plan(**plan))
+
+
+async def idle_async(target: Target, stream_id: str, **plan: Any) -> dict[str, Any]:
+    return await _drive_async.idle(lambda sid: _async_stream(target, sid), stream_id, Plan(**plan))
+
+
+def idle_blocking(target: Target, stream_id: str, **plan: Any) -> dict[str, Any]:
+    return _drive_blocking.idle(lambda sid: _blocking_stream(target, sid), stream_id, Plan(**plan))

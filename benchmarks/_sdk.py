@@ -1,8 +1,9 @@
 """This SDK as a contender, asyncio and blocking flavours.
 
 Single-stream workloads run on whichever API the checkout has: the shared client
-(``stream_writer(stream_id=...)``) when present, else a client per stream. The concurrent
-workloads need the shared client and fail with a ``TypeError`` without it.
+(``stream_writer(stream_id=...)``) when present, else a client per stream. The concurrent and
+paced workloads need the shared client and fail with a ``TypeError`` without it; the paced ones
+(``llm``, ``idle``) use one client for every stream, as an application does.
 """
 
 from __future__ import annotations
@@ -10,9 +11,13 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import _drive_async
+import _drive_blocking
 from _measure import MemoryWatch, Phases, Target, chunk_list, chunk_stream, cpu, now
+from _paced import Plan
 
 from streamstraight_server import AsyncStreamstraight, Streamstraight
 
@@ -205,3 +210,49 @@ def rss_blocking(target: Target, stream_id: str, count: int, size: int) -> dict[
     phases.mark_done()
     _close(client)
     return {**phases.result(writer.confirmed), **memory.result()}
+
+
+async def _paced_async(
+    drive: Callable[[_drive_async.AsyncOpener, str, Plan], Awaitable[dict[str, Any]]],
+    target: Target,
+    stream_id: str,
+    plan: dict[str, Any],
+) -> dict[str, Any]:
+    """A paced workload's streams, a task each, on one shared async client."""
+    _require_shared_client()
+    client = AsyncStreamstraight(api_key=target.key, base_url=target.url)
+    try:
+        return await drive(lambda sid: client.stream_writer(stream_id=sid), stream_id, Plan(**plan))
+    finally:
+        await _drive_async.bounded(client.aclose())
+
+
+def _paced_blocking(
+    drive: Callable[[_drive_blocking.Opener, str, Plan], dict[str, Any]],
+    target: Target,
+    stream_id: str,
+    plan: dict[str, Any],
+) -> dict[str, Any]:
+    """A paced workload's streams, a thread each, on one shared blocking client."""
+    _require_shared_client()
+    client = Streamstraight(api_key=target.key, base_url=target.url)
+    try:
+        return drive(lambda sid: client.stream_writer(stream_id=sid), stream_id, Plan(**plan))
+    finally:
+        _drive_blocking.bounded(client.close)
+
+
+async def llm_async(target: Target, stream_id: str, **plan: Any) -> dict[str, Any]:
+    return await _paced_async(_drive_async.llm, target, stream_id, plan)
+
+
+def llm_blocking(target: Target, stream_id: str, **plan: Any) -> dict[str, Any]:
+    return _paced_blocking(_drive_blocking.llm, target, stream_id, plan)
+
+
+async def idle_async(target: Target, stream_id: str, **plan: Any) -> dict[str, Any]:
+    return await _paced_async(_drive_async.idle, target, stream_id, plan)
+
+
+def idle_blocking(target: Target, stream_id: str, **plan: Any) -> dict[str, Any]:
+    return _paced_blocking(_drive_blocking.idle, target, stream_id, plan)

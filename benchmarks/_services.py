@@ -42,9 +42,17 @@ class NodeSink:
         state: dict[str, Any] | None = self._get("/count", streamId=stream_id)
         return state
 
-    def summary(self, prefix: str) -> dict[str, Any]:
-        totals: dict[str, Any] = self._get("/streams", prefix=prefix)
+    def summary(self, prefix: str, chunks: int | None = None) -> dict[str, Any]:
+        """Totals of the streams whose id starts with ``prefix``; with ``chunks``, also how
+        many are ``whole`` (seq 0..chunks-1 once each, ended completed) and their ids
+        (``wholeIds``)."""
+        query = {"prefix": prefix} if chunks is None else {"prefix": prefix, "chunks": str(chunks)}
+        totals: dict[str, Any] = self._get("/streams", **query)
         return totals
+
+    def cpu(self) -> float:
+        """The sink's own CPU seconds so far."""
+        return float(self._get("/cpu")["cpu"])
 
     def close(self) -> None:
         assert self.process.stdin is not None

@@ -5,45 +5,16 @@
 //   node producer.mjs connect URL KEY STREAM_PREFIX COUNT
 //
 // Prints one JSON line with the same fields as the Python contenders (_child.py).
-import { io } from "socket.io-client";
+import { chunkText, connect as open, cpuSeconds, end, now } from "./_client.mjs";
 
 const [workload, url, key, streamId, countArg, sizeArg, windowArg] = process.argv.slice(2);
 const count = Number(countArg);
-
-const cpuSeconds = () => {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1e6;
-};
-const now = () => performance.now() / 1000;
-
-function connect(stream) {
-  return new Promise((resolve, reject) => {
-    const socket = io(url, {
-      transports: ["websocket"],
-      reconnection: false,
-      extraHeaders: { Authorization: `Bearer ${key}` },
-      auth: { role: "producer", streamId: stream, version: "stream-v1", sdkVersion: "bench" },
-    });
-    socket.once("stream:info", () => resolve(socket));
-    socket.once("connect_error", (err) => reject(err));
-    socket.once("stream:error", (err) => reject(new Error(err.message)));
-  });
-}
-
-function end(socket, lastSeq) {
-  return new Promise((resolve, reject) => {
-    socket.emit("producer:end", { reason: "completed", lastSeq }, (answer) => {
-      if (answer && answer.success) resolve(answer);
-      else reject(new Error(`END refused: ${JSON.stringify(answer)}`));
-    });
-  });
-}
+const connect = (stream) => open(url, key, stream);
 
 async function single() {
   const size = Number(sizeArg);
   const window = Number(windowArg);
-  const data = Array.from({ length: count }, (_, i) =>
-    `t${String(i).padStart(7, "0")}${"x".repeat(Math.max(0, size - 10))}`);
+  const data = Array.from({ length: count }, (_, i) => chunkText(i, size));
   const t0 = now();
   const socket = await connect(streamId);
   const t1 = now();

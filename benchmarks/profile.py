@@ -3,6 +3,7 @@
     .venv/bin/pip install py-spy
     .venv/bin/python benchmarks/profile.py sdk-blocking [--workload single] [--chunks 30000]
         [--format speedscope|flamegraph|raw] [--output profile.json] [--native]
+    .venv/bin/python benchmarks/profile.py sdk-blocking --workload llm --streams 300
 
 Starts the sink, warms it up, then runs ``_child.py`` under ``py-spy record`` (every thread,
 idle time excluded) and prints where the output went. ``--no-profile`` just prints the run's
@@ -18,7 +19,9 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+from _load import PACED, LoadSettings
 from _services import NodeSink
 from run import CONTENDERS, run_child
 
@@ -28,10 +31,10 @@ HERE = Path(__file__).resolve().parent
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("contender", choices=[c for c in CONTENDERS if c != "node"])
-    parser.add_argument("--workload", default="single", choices=["single", "concurrent"])
-    parser.add_argument("--chunks", type=int, default=30_000)
+    parser.add_argument("--workload", default="single", choices=["single", "concurrent", *PACED])
+    parser.add_argument("--chunks", type=int, help="30,000 (single), 100 a stream (others)")
     parser.add_argument("--size", type=int, default=20)
-    parser.add_argument("--streams", type=int, default=1_000)
+    parser.add_argument("--streams", type=int, help="1,000 (concurrent), 300 (llm, idle)")
     parser.add_argument("--threads", type=int, default=100)
     parser.add_argument("--format", default="raw", choices=["speedscope", "flamegraph", "raw"])
     parser.add_argument("--output", type=Path)
@@ -39,19 +42,26 @@ def main() -> None:
     parser.add_argument("--native", action="store_true", help="C frames as well")
     parser.add_argument("--no-profile", action="store_true")
     args = parser.parse_args()
+    chunks = args.chunks or (30_000 if args.workload == "single" else 100)
+    streams = args.streams or (300 if args.workload in PACED else 1_000)
+    params: dict[str, Any]
     if args.workload == "single":
-        params = {"count": args.chunks, "size": args.size}
+        params = {"count": chunks, "size": args.size}
+    elif args.workload in PACED:
+        load = LoadSettings([streams], chunks, 20.0, 200.0, args.size, streams, 10.0, 1)
+        params = load.plan(args.workload, streams)
     else:
         params = {
-            "streams": args.streams,
-            "count": args.chunks,
+            "streams": streams,
+            "count": chunks,
             "size": args.size,
             "threads": args.threads,
         }
     key = "sk_bench_" + secrets.token_urlsafe(18)
     with NodeSink(HERE, key) as sink:
         run_child("node", "single", sink, "warm-up", {"count": 20_000, "size": args.size}, 120)
-        run_child(args.contender, args.workload, sink, "warm-up-py", params, 300)
+        if args.workload not in PACED:  # a paced run is long; the sink is warm already
+            run_child(args.contender, args.workload, sink, "warm-up-py", params, 300)
         command = [sys.executable, "-I", str(HERE / "_child.py"), args.contender, args.workload]
         command += [sink.url, sink.key, "profiled", json.dumps(params)]
         if not args.no_profile:

@@ -1,7 +1,7 @@
 """Producer benchmarks against a server that is not the bottleneck; writes BENCHMARKS.md.
 
-    .venv/bin/python benchmarks/run.py [--quick] [--workloads single,connect,concurrent,rss]
-                                       [--contenders ...] [--write BENCHMARKS.md]
+    .venv/bin/python benchmarks/run.py [--quick] [--contenders ...] [--write BENCHMARKS.md]
+        [--workloads single,connect,concurrent,rss,llm,idle] [--llm-streams 300,1000] ...
 
 The server is the canonical Node Socket.IO server running ``sink.mjs`` (it counts and acks,
 stores nothing); the local Python server gives a second, server-bound column. Every contender
@@ -9,6 +9,12 @@ runs in a fresh process of its own (``_child.py``, or ``producer.mjs`` for Node)
 is checked against the server's counts afterwards: a run that lost, duplicated or misordered a
 chunk, or did not end as completed, is a failure, not a figure. Rounds are interleaved, and the
 contenders' order rotates from one round to the next.
+
+The real-load workloads (``llm``: hundreds of LLM-paced streams in one process; ``idle``:
+writers open and silent) run many streams per child (``_load.py``, ``_paced.py``); there a
+stream that raised or is not whole is counted rather than failing the run. With ``--write`` and
+only some workloads, the sections they measured are merged into the existing file
+(``_merge.py``) and the others are kept.
 """
 
 from __future__ import annotations
@@ -24,7 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from _load import PACED, LoadLog, LoadSettings, paced_runs, raise_limits
+from _merge import merge
 from _report import Report
+from _report_load import LoadReport
 from _services import NodeSink, PythonServer, Service
 
 HERE = Path(__file__).resolve().parent
@@ -33,7 +42,7 @@ OFFICIAL_VENV = ROOT / ".venv" / "official-0.2.10"
 OFFICIAL = "streamstraight-server==0.2.10"
 
 CONTENDERS = ["sdk-async", "sdk-blocking", "official", "raw-async", "raw-blocking", "node"]
-WORKLOADS = ["single", "connect", "concurrent", "rss"]
+WORKLOADS = ["single", "connect", "concurrent", "rss", *PACED]
 CONCURRENT = ["sdk-async", "sdk-blocking"]
 RSS = ["sdk-async", "sdk-blocking"]
 
@@ -55,6 +64,7 @@ class Settings:
     workloads: list[str]
     contenders: list[str]
     write: Path | None
+    load: LoadSettings
 
 
 @dataclass
@@ -65,7 +75,7 @@ class Results:
 
     def add(self, workload: str, column: str, contender: str, outcome: dict[str, Any]) -> None:
         self.runs.setdefault((workload, column, contender), []).append(outcome)
-        status = outcome.get("failed") or "ok"
+        status = outcome.get("failed") or outcome.get("note") or "ok"
         print(f"  {workload:<10} {column:<6} {contender:<13} {status}", file=sys.stderr)
 
 
@@ -88,7 +98,10 @@ def run_child(
     params: dict[str, Any],
     timeout: float,
 ) -> dict[str, Any]:
-    if contender == "node":
+    if contender == "node" and workload in PACED:
+        command = ["node", str(HERE / "paced.mjs"), workload, service.url, service.key]
+        command += [stream_id, json.dumps(params)]
+    elif contender == "node":
         if workload == "single":
             extra = [str(params["count"]), str(params["size"]), "4096"]
         else:
@@ -234,6 +247,17 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
     )
     parser.add_argument("--ack-delay-ms", type=int, default=300, help="the slow sink's delay")
     parser.add_argument("--no-server-bound", action="store_true", help="skip the Python server")
+    parser.add_argument(
+        "--llm-streams", help="streams of each LLM-pace run, comma-separated (300,1000)"
+    )
+    parser.add_argument("--llm-chunks", type=int, help="chunks of each LLM-paced stream")
+    parser.add_argument("--llm-rate", type=float, default=20.0, help="chunks/s of a stream")
+    parser.add_argument(
+        "--open-rate", type=float, default=200.0, help="streams opened a second (the stagger)"
+    )
+    parser.add_argument("--idle-writers", type=int, help="writers of the idle workload")
+    parser.add_argument("--idle-seconds", type=float, help="how long the writers stay silent")
+    parser.add_argument("--load-rounds", type=int, default=1, help="rounds of llm and idle")
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
     parser.add_argument("--write", type=Path, help="write the report there (BENCHMARKS.md)")
@@ -268,11 +292,41 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         workloads=workloads,
         contenders=contenders,
         write=args.write,
+        load=LoadSettings(
+            llm_streams=(
+                [int(n) for n in args.llm_streams.split(",")]
+                if args.llm_streams
+                else ([50, 150] if quick else [300, 1000])
+            ),
+            chunks=pick(args.llm_chunks, 100, 40),
+            rate=args.llm_rate,
+            open_rate=args.open_rate,
+            size=args.size,
+            idle_writers=pick(args.idle_writers, 300, 50),
+            idle_seconds=(
+                args.idle_seconds if args.idle_seconds is not None else (3.0 if quick else 10.0)
+            ),
+            rounds=args.load_rounds,
+        ),
     )
 
 
 def log_time(label: str, start: float) -> None:
     print(f"{label}: {time.monotonic() - start:.0f}s", file=sys.stderr)
+
+
+def write_report(settings: Settings, text: str) -> None:
+    """The whole file after a run of every workload; otherwise only the sections measured."""
+    path = settings.write
+    if path is None:
+        return
+    if set(WORKLOADS) <= set(settings.workloads) or not path.exists():
+        path.write_text(text)
+        print(f"wrote {path}", file=sys.stderr)
+        return
+    merged, taken = merge(path.read_text(), text, set(settings.workloads))
+    path.write_text(merged)
+    print(f"merged {', '.join(taken) or 'no sections'} into {path}", file=sys.stderr)
 
 
 def main() -> None:
@@ -281,7 +335,12 @@ def main() -> None:
         raise SystemExit("benchmarks/node_modules is missing: run `npm ci` in benchmarks/")
     key = "sk_bench_" + secrets.token_urlsafe(18)
     official = official_python() if "official" in settings.contenders else None
-    report = Report(settings, official)
+    log = LoadLog()
+    paced = [w for w in settings.workloads if w in PACED]
+    if paced:
+        log.limits = raise_limits(max([*settings.load.llm_streams, settings.load.idle_writers]))
+    load_report = LoadReport(settings.load, settings.contenders, log)
+    report = Report(settings, official, [load_report.llm, load_report.idle], [load_report.targets])
     results = Results()
     started = time.monotonic()
     with NodeSink(HERE, key) as sink, NodeSink(HERE, key, settings.ack_delay_ms) as slow:
@@ -292,7 +351,8 @@ def main() -> None:
             for service in (sink, python_server):
                 if service is not None:
                     run_child("node", "single", service, "warm-up", warm_up, 120)
-            for round_ in range(settings.rounds):
+            per_round = {"single", "connect", "concurrent"} & set(settings.workloads)
+            for round_ in range(settings.rounds if per_round else 0):
                 start = time.monotonic()
                 one_round(round_, settings, sink, python_server, results)
                 log_time(f"round {round_ + 1} of {settings.rounds}", start)
@@ -300,15 +360,25 @@ def main() -> None:
                 start = time.monotonic()
                 rss_rounds(settings, slow, results)
                 log_time("memory workload", start)
+            if paced:
+                start = time.monotonic()
+                paced_runs(
+                    settings.load,
+                    paced,
+                    settings.contenders,
+                    sink,
+                    run_child,
+                    results.add,
+                    log,
+                )
+                log_time("real-load workloads", start)
         finally:
             if python_server is not None:
                 python_server.close()
     report.elapsed = time.monotonic() - started
     text = report.render(results.runs)
     print(text)
-    if settings.write is not None:
-        settings.write.write_text(text)
-        print(f"wrote {settings.write}", file=sys.stderr)
+    write_report(settings, text)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,10 @@
 //   node sink.mjs --api-key KEY [--ack-delay-ms N]
 //
 // Prints {"url": ...} once listening on 127.0.0.1 (a free port). GET /count?streamId=ID reads one
-// stream's counts; GET /streams?prefix=P sums every stream whose id starts with P.
+// stream's counts; GET /streams?prefix=P sums every stream whose id starts with P (with
+// &chunks=N, also how many of them are whole: seq 0..N-1 once each, ended completed, and
+// their ids);
+// GET /cpu is the sink's own CPU seconds so far.
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
 import { Server } from "socket.io";
@@ -48,16 +51,31 @@ const http = createServer((req, res) => {
     body = streams.get(url.searchParams.get("streamId") ?? "") ?? null;
   } else if (url.pathname === "/streams") {
     const prefix = url.searchParams.get("prefix") ?? "";
+    const expected = url.searchParams.has("chunks") ? Number(url.searchParams.get("chunks")) : null;
     body = { streams: 0, chunks: 0, completed: 0, gaps: 0, dups: 0, endLastSeqMismatch: 0 };
+    if (expected !== null) {
+      body.whole = 0;
+      body.wholeIds = [];
+    }
     for (const [id, s] of streams) {
       if (!id.startsWith(prefix)) continue;
+      const completed = s.ended && s.reason === "completed";
       body.streams += 1;
       body.chunks += s.chunks;
-      body.completed += s.ended && s.reason === "completed" ? 1 : 0;
+      body.completed += completed ? 1 : 0;
       body.gaps += s.gaps;
       body.dups += s.dups;
       body.endLastSeqMismatch += s.endLastSeqMismatch;
+      if (expected !== null && completed && s.chunks === expected && s.gaps === 0 &&
+          s.dups === 0 && s.endLastSeqMismatch === 0 &&
+          s.lastSeq === (expected > 0 ? expected - 1 : null)) {
+        body.whole += 1;
+        body.wholeIds.push(id);
+      }
     }
+  } else if (url.pathname === "/cpu") {
+    const { user, system } = process.cpuUsage();
+    body = { cpu: (user + system) / 1e6 };
   } else {
     res.writeHead(404).end();
     return;
