@@ -6,8 +6,6 @@ The official SDK's names keep working: ``streamstraight_server(...)``, ``fetch_c
 
 from __future__ import annotations
 
-import logging
-
 from ._async.client import AsyncStreamstraight
 from ._async.compat import streamstraight_server
 from ._async.tokens import fetch_client_token
@@ -37,6 +35,7 @@ from ._core.errors import (
     WriterClosedError,
 )
 from ._core.options import ServerOptions, ServerOptionsDict, StreamOptions, StreamOptionsDict
+from ._core.stderr_fallback import install as install_stderr_fallback
 from ._core.tokens import token_claims, token_expiry
 from ._core.version import sdk_version
 from ._sync.client import Streamstraight
@@ -48,7 +47,8 @@ StreamstraightServer = AsyncStreamstraight
 
 __version__ = sdk_version()
 
-logging.getLogger(__name__).addHandler(logging.NullHandler())
+# failures that lose a stream reach stderr until the app configures logging (see the module)
+install_stderr_fallback()
 
 __all__ = [
     "AckTimeoutError",

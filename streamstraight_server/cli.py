@@ -18,6 +18,7 @@ never a traceback, and never the API key.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -35,6 +36,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     secrets = [s for s in (getattr(args, "api_key", None), os.environ.get(ENV_API_KEY)) if s]
     run: Callable[[argparse.Namespace], int] = args.run
+    # the command reports failures itself, in one line: the SDK's stderr fallback stays quiet
+    own_reports = logging.NullHandler()
+    sdk_logger = logging.getLogger("streamstraight_server")
+    sdk_logger.addHandler(own_reports)
     try:
         return run(args)
     except KeyboardInterrupt:
@@ -46,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the reader went away (``streamstraight tail ... | head``): not an error of ours
         _silence_stdout()
         return EXIT_OK
+    finally:
+        sdk_logger.removeHandler(own_reports)
 
 
 def _fail(message: str, code: int, secrets: Sequence[str]) -> int:

@@ -11,6 +11,7 @@ from typing import Any
 from .._core.errors import ConfigurationError, StreamBusyError, WriterClosedError
 from .._core.machine import State
 from .._core.options import ServerOptions, StreamOptions, split_options
+from .._core.stderr_fallback import FOR_A_PERSON
 from .._core.tokens import TokenCache
 from .._shims._async import (
     AnyIterable,
@@ -138,15 +139,18 @@ class AsyncStreamstraight(PlainWithGuard):
             )
         return StreamOptions.build({**self._stream_defaults, **given, "stream_id": stream_id})
 
-    async def _session_for(self, stream: StreamOptions | None) -> AsyncStreamSession:
+    async def _session_for(
+        self, stream: StreamOptions | None, *, log_failure: bool = True
+    ) -> AsyncStreamSession:
         """A connected session: a new one for ``stream``, or the current stream's for None."""
         check_blocking_allowed(self)
         if stream is None:
             return await self._current_session()
-        return await self._open(stream)
+        return await self._open(stream, log_failure=log_failure)
 
-    async def _open(self, stream: StreamOptions) -> AsyncStreamSession:
+    async def _open(self, stream: StreamOptions, *, log_failure: bool = True) -> AsyncStreamSession:
         session = AsyncStreamSession(self.options, stream, on_close=self._forget)
+        session.machine.log_failure = log_failure
         with self._registry:
             other = self._sessions.get(stream.stream_id)
             if other is not None and other.live:
@@ -255,6 +259,7 @@ class AsyncStreamstraight(PlainWithGuard):
                     "closing the client with %d tee stream(s) still running after %gs",
                     left,
                     tee_timeout,
+                    extra=FOR_A_PERSON,
                 )
         with self._registry:
             sessions = list(self._sessions.values())

@@ -12,6 +12,7 @@ from typing import Any
 from .._core.errors import ConfigurationError, StreamBusyError, WriterClosedError
 from .._core.machine import State
 from .._core.options import ServerOptions, StreamOptions, split_options
+from .._core.stderr_fallback import FOR_A_PERSON
 from .._core.tokens import TokenCache
 from .._shims._sync import (
     AnyIterable,
@@ -137,15 +138,18 @@ class Streamstraight(PlainWithGuard):
             )
         return StreamOptions.build({**self._stream_defaults, **given, "stream_id": stream_id})
 
-    def _session_for(self, stream: StreamOptions | None) -> StreamSession:
+    def _session_for(
+        self, stream: StreamOptions | None, *, log_failure: bool = True
+    ) -> StreamSession:
         """A connected session: a new one for ``stream``, or the current stream's for None."""
         check_blocking_allowed(self)
         if stream is None:
             return self._current_session()
-        return self._open(stream)
+        return self._open(stream, log_failure=log_failure)
 
-    def _open(self, stream: StreamOptions) -> StreamSession:
+    def _open(self, stream: StreamOptions, *, log_failure: bool = True) -> StreamSession:
         session = StreamSession(self.options, stream, on_close=self._forget)
+        session.machine.log_failure = log_failure
         with self._registry:
             other = self._sessions.get(stream.stream_id)
             if other is not None and other.live:
@@ -254,6 +258,7 @@ class Streamstraight(PlainWithGuard):
                     "closing the client with %d tee stream(s) still running after %gs",
                     left,
                     tee_timeout,
+                    extra=FOR_A_PERSON,
                 )
         with self._registry:
             sessions = list(self._sessions.values())
