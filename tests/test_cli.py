@@ -359,7 +359,7 @@ def test_every_subcommand_has_help() -> None:
 def read_banner(proc: subprocess.Popen[str]) -> tuple[str, str, list[str]]:
     """The URL, the viewer URL and every banner line of ``streamstraight dev``, up to Ctrl-C."""
     lines: list[str] = []
-    while not lines or lines[-1] != "Press Ctrl-C to stop.":
+    while not lines or not lines[-1].startswith("Press Ctrl-C to stop."):
         line = read_line(proc.stdout)
         assert line or proc.poll() is None, lines
         lines.append(line)
