@@ -22,6 +22,7 @@ from .._shims._sync import (
     check_blocking_allowed,
     iterate,
 )
+from .check import check_server
 from .session import StreamSession
 from .tee import DEFAULT_TEE_BUFFER, Tee, TeeGroup
 from .tokens import request_client_token
@@ -111,13 +112,14 @@ class Streamstraight(PlainWithGuard):
     def tee(
         self,
         source: AnyIterable,
+        stream_id: str | None = None,
         *,
-        stream_id: str,
         buffer: int = DEFAULT_TEE_BUFFER,
         **stream_options: Any,
     ) -> Tee:
         """Stream ``source`` to Streamstraight in the background and return an iterator over
-        the same chunks, for the HTTP response.
+        the same chunks, for the HTTP response. ``stream_id`` defaults to the client's, as
+        with ``stream()``.
 
         The source is read to its end and the stream ends ``completed`` even when the HTTP
         client goes away; a Streamstraight failure is logged once and never breaks the
@@ -126,9 +128,15 @@ class Streamstraight(PlainWithGuard):
         that falls more than ``buffer`` chunks behind is detached (:class:`ReaderDetachedError`)
         instead of holding the source back. Closing the client waits for running tees.
         """
-        chunks = iterate(source)
-        stream = self._stream_options(stream_id, stream_options)
-        return Tee(self, chunks, stream, buffer, self._tees)
+        if stream_id is None and not stream_options:
+            if self._stream is None:
+                raise ConfigurationError(
+                    "no stream to write: pass stream_id=... to tee() or to the client"
+                )
+            stream = self._stream
+        else:
+            stream = self._stream_options(stream_id, stream_options)
+        return Tee(self, iterate(source), stream, buffer, self._tees)
 
     def _stream_options(self, stream_id: str | None, given: Mapping[str, Any]) -> StreamOptions:
         if stream_id is None:
@@ -225,6 +233,20 @@ class Streamstraight(PlainWithGuard):
                     "no stream to write: pass stream_id=... to stream_writer() or to the client"
                 )
             return self._connect_current(self._stream)
+
+    # -- start-up ------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Check that the server answers and accepts the API key; raise if not.
+
+        Call it when the app starts (a FastAPI lifespan, Django's ``AppConfig.ready``), so a
+        wrong key or a server that is down stops the app at once instead of every stream
+        failing later. Raises :class:`AuthenticationError` for a rejected key and
+        :class:`ConnectError` for a server that cannot be reached or is not a Streamstraight
+        server.
+        """
+        check_blocking_allowed(self)
+        check_server(self.options)
 
     # -- tokens --------------------------------------------------------------------------
 

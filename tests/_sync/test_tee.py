@@ -183,6 +183,29 @@ def test_a_refused_stream_is_one_record_and_the_response_is_whole(
         assert stored(server, "refused-tee") == ['"earlier"']
 
 
+def test_tee_takes_the_stream_id_as_stream_does(
+    server: ThreadedDevServer, options: dict[str, Any]
+) -> None:
+    client = Streamstraight(**options, stream_id="the-clients")
+    assert client.tee(["a"]).wait() == 1  # the client's stream id
+    assert client.tee(["b"], "positional").wait() == 1
+    assert client.tee(["c"], stream_id="keyword").wait() == 1
+    assert stored(server, "the-clients") == ['"a"']
+    assert stored(server, "positional") == ['"b"']
+    assert stored(server, "keyword") == ['"c"']
+
+
+def test_tee_without_a_stream_id_anywhere_fails_before_sending(
+    server: ThreadedDevServer, options: dict[str, Any]
+) -> None:
+    client = Streamstraight(**options)
+    with pytest.raises(ConfigurationError, match=r"pass stream_id=\.\.\. to tee\(\)"):
+        client.tee(["a"])
+    with pytest.raises(ConfigurationError, match="stream options need a stream"):
+        client.tee(["a"], overwrite_existing_stream=True)
+    assert server.stream_ids() == []
+
+
 def test_reader_that_falls_behind_is_detached_and_the_source_goes_on(
     server: ThreadedDevServer, options: dict[str, Any]
 ) -> None:
