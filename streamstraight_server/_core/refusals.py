@@ -12,9 +12,9 @@ _AUTH_WORDS = ("unauthorized", "unauthorised", "api key", "api_key", "forbidden"
 #: happened, and carry no advice of ours
 _ADVICE = {
     "stream-ended": "Give each answer a new stream_id, or pass overwrite_existing_stream=True "
-    "to replace the stream.",
-    "stream-busy": "Wait until the producer writing it has ended, or use another stream_id.",
-    "bad-request": "The handshake was malformed: this is a bug, please report it.",
+    "to replace the stream",
+    "stream-busy": "Wait until the producer writing it has ended, or use another stream_id",
+    "bad-request": "The handshake was malformed: this is a bug, please report it",
 }
 
 

@@ -141,7 +141,9 @@ def test_second_live_producer_is_refused(
     first = Streamstraight(**options, stream_id="busy")
     first.connect()
     try:
-        with pytest.raises(HandshakeRejectedError, match="another producer") as caught:
+        with pytest.raises(
+            HandshakeRejectedError, match="already has a connected producer"
+        ) as caught:
             Streamstraight(**options, stream_id="busy").connect()
         assert caught.value.code == "stream-busy"
     finally:
