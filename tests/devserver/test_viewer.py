@@ -159,7 +159,8 @@ async def test_viewer_is_a_stream_debugger() -> None:
 async def test_screenshot_of_a_dropped_and_resumed_stream(tmp_path: Path) -> None:
     """The SDK loses its connection after 3 chunks and resumes: the screenshot of the stream
     shows the whole answer as text and the drop and the resume on the timeline."""
-    words = "Every chunk is stored before anyone reads it, so a reader resumes".split(" ")
+    answer = "Every chunk is stored before anyone reads it, so a reader resumes"
+    words = answer.split(" ")
     async with DevServer(**FAST) as server, async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
@@ -176,7 +177,7 @@ async def test_screenshot_of_a_dropped_and_resumed_stream(tmp_path: Path) -> Non
             assert await client.stream(chunks, stream_id="resumed") == len(words)
             card = page.locator('[data-stream-id="resumed"]')
             await expect(card.locator(".status")).to_have_text("ended: completed")
-            await expect(card.locator("pre.text")).to_have_text(" ".join(words))
+            await expect(card.locator("pre.text")).to_have_text(answer)
             await expect(card.locator(".stats")).to_contain_text("2 producer connections")
             for kind in ("connected", "fault", "dropped", "resumed", "ended"):
                 await expect(card.locator(f".timeline .mark.{kind}")).to_have_count(1)
