@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import re
 import socket
 from urllib.parse import urlsplit
 
-from .._core.local_server import NOT_RUNNING_HINT, is_loopback_url
+from .._core.unreachable import NOT_RUNNING_HINT, is_loopback_url, os_reason
 from .common import ENV_BASE_URL
 
 
 def unreachable(base_url: str, detail: str) -> str:
     """One line for a request to ``base_url`` that failed before any answer, naming the URL
     and, when nothing listens there, whether that is a ``streamstraight dev`` not running."""
-    return nothing_listens(base_url) or f"cannot reach {base_url}: {_reason(detail)}"
+    return nothing_listens(base_url) or f"cannot reach {base_url}: {os_reason(detail)}"
 
 
 def nothing_listens(base_url: str) -> str | None:
@@ -26,14 +25,6 @@ def nothing_listens(base_url: str) -> str | None:
             f"Start it, or point {ENV_BASE_URL} at the server"
         )
     return f"nothing listens at {base_url} (connection refused); check {ENV_BASE_URL}"
-
-
-def _reason(detail: str) -> str:
-    """The operating system's reason out of an HTTP library's nested repr, when it has one."""
-    errno = re.search(r"\[Errno [^\]]+\][^'\")]*", detail)
-    if errno:
-        return errno.group(0).strip()
-    return detail if len(detail) <= 160 else detail[:157] + "..."
 
 
 def _refuses_connections(base_url: str) -> bool:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 
 from .._core.errors import AuthenticationError, ConnectError, StreamstraightTokenError
-from .._core.local_server import unreachable_advice
 from .._core.options import ServerOptions
+from .._core.unreachable import os_reason, unreachable_advice
 from .tokens import request_client_token
 
 logger = logging.getLogger("streamstraight_server")
@@ -23,15 +23,18 @@ def check_server(options: ServerOptions) -> None:
     base_url = options.base_url
     try:
         request_client_token(options)
-    except AuthenticationError as exc:
-        raise AuthenticationError(
-            f"the server at {base_url} rejected the API key ({exc.message}). Check "
-            "STREAMSTRAIGHT_API_KEY or the api_key option"
-        ) from None
     except StreamstraightTokenError as exc:
+        if isinstance(exc, AuthenticationError):
+            # "the token endpoint answered HTTP 401 (...): <the server's reason>"
+            said = exc.message.split(": ", 1)[1] if ": " in exc.message else ""
+            raise AuthenticationError(
+                f"the server at {base_url} rejected the API key (HTTP {exc.status}"
+                f"{': ' + said if said else ''}). Check STREAMSTRAIGHT_API_KEY or the api_key "
+                "option"
+            ) from None
         if exc.status is None:
             raise ConnectError(
-                f"cannot reach the server at {base_url} ({exc.message}). "
+                f"cannot reach the server at {base_url} ({os_reason(exc.message)}). "
                 f"{unreachable_advice(base_url)}",
                 attempts=1,
             ) from None
