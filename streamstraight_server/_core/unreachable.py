@@ -10,7 +10,12 @@ from urllib.parse import urlsplit
 #: said when nothing answers at a loopback URL
 NOT_RUNNING_HINT = "is `streamstraight dev` running?"
 
-_ERRNO = re.compile(r"\[Errno [^\]]+\][^'\")]*")
+# requests: "... [Errno 111] Connection refused'))";
+# aiohttp: "Cannot connect to host h:1 ssl:default [Connect call failed ('h', 1)]"
+_REASONS = (
+    re.compile(r"\[Errno [^\]]+\][^'\")]*"),
+    re.compile(r"Cannot connect to host [^\[]*\[([^\]]+\)?)\]"),
+)
 
 
 def is_loopback_url(url: str) -> bool:
@@ -29,9 +34,10 @@ def is_loopback_url(url: str) -> bool:
 def os_reason(detail: str) -> str:
     """The operating system's reason (``[Errno 111] Connection refused``) out of an HTTP
     library's nested description of a failure, when it has one; else the text, cut short."""
-    found = _ERRNO.search(detail)
-    if found:
-        return found.group(0).strip()
+    for pattern in _REASONS:
+        found = pattern.search(detail)
+        if found:
+            return found.group(found.lastindex or 0).strip()
     return detail if len(detail) <= 160 else detail[:157] + "..."
 
 
