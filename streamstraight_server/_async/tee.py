@@ -256,8 +256,9 @@ def _without_stream_id(exc: BaseException) -> str:
     """The error's text for a record that names the stream already."""
     if not isinstance(exc, StreamstraightServerError):
         return describe(exc)
-    code = getattr(exc, "code", None)
-    text = f"[{code}] {exc.message}" if isinstance(exc, StreamError) and code else exc.message
+    text = (
+        f"[{exc.code}] {exc.message}" if isinstance(exc, StreamError) and exc.code else exc.message
+    )
     if exc.sent is None or exc.confirmed is None:
         return text
     return f"{text}; {progress_text(exc.confirmed, exc.sent)}"
