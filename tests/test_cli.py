@@ -256,11 +256,15 @@ def test_tail_of_a_missing_stream_says_it_waits_then_reports_not_found(
     server: ThreadedDevServer, env: dict[str, str]
 ) -> None:
     # the fixture's server holds a consumer 2 s for a stream that does not exist yet
+    assert run("send", "cli-somebody", stdin="x\n", env=env).returncode == 0
     proc = popen("tail", "cli-nobody", env=env)
     assert proc.stderr is not None
     waiting = proc.stderr.readline()  # said at once, before the server's wait is over
     assert server.snapshot("cli-nobody") is None and proc.poll() is None
-    assert waiting.startswith("waiting for stream 'cli-nobody': the server has no such stream")
+    assert waiting.startswith(
+        "waiting for stream 'cli-nobody': the server has no such stream yet (did you mean "
+        "'cli-somebody'?); it answers not-found"
+    )
     code, out, err = finish(proc)
     assert code == 1 and out == ""
     [line] = err.strip().splitlines()

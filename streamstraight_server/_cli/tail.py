@@ -10,6 +10,7 @@ import sys
 from .arg_types import non_negative_int, positive_seconds
 from .common import EXIT_FAILURE, EXIT_OK, PROG, CliError, out
 from .credentials import credentials, fetch_token
+from .usage import closest
 
 HELP = "print a stream's chunks, from the first, until it ends"
 DESCRIPTION = (
@@ -50,15 +51,17 @@ QUIET_HINT_AFTER = 2.0
 def run(args: argparse.Namespace) -> int:
     api_key, base_url = credentials(args)
     token = fetch_token(api_key, base_url)
-    known = _stream_exists(api_key, base_url, args.stream_id)
-    if known is False:
+    held = _stream_ids(api_key, base_url)
+    if held is not None and args.stream_id not in held:
+        guess = closest(args.stream_id, held)
+        meant = f" (did you mean {guess!r}?)" if guess else ""
         out(
-            f"waiting for stream {args.stream_id!r}: the server has no such stream yet; it "
-            "answers not-found if no producer starts it soon (`streamstraight ls` lists the "
-            "streams)",
+            f"waiting for stream {args.stream_id!r}: the server has no such stream yet{meant}; "
+            "it answers not-found if no producer starts it soon (`streamstraight ls` lists "
+            "the streams)",
             sys.stderr,
         )
-    reason = asyncio.run(_tail(base_url, token, args, hint=known is None))
+    reason = asyncio.run(_tail(base_url, token, args, hint=held is None))
     if reason == "completed":
         return EXIT_OK
     if reason == "not-found":
@@ -72,15 +75,15 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FAILURE
 
 
-def _stream_exists(api_key: str, base_url: str, stream_id: str) -> bool | None:
-    """Whether the server holds the stream; None when it has no listing to ask."""
+def _stream_ids(api_key: str, base_url: str) -> list[str] | None:
+    """The ids of the streams the server holds; None when it has no listing to ask."""
     from .list_streams import fetch_streams
 
     try:
         streams = fetch_streams(api_key, base_url)
     except CliError:
         return None
-    return any(stream.get("streamId") == stream_id for stream in streams)
+    return [str(stream.get("streamId")) for stream in streams]
 
 
 async def _tail(base_url: str, token: str, args: argparse.Namespace, *, hint: bool) -> str:

@@ -40,10 +40,16 @@ class CommandParser(argparse.ArgumentParser):
         return [name for action in self._actions for name in action.option_strings]
 
 
-def did_you_mean(word: str, choices: Sequence[str]) -> str:
-    """`` (did you mean X?)``, or nothing when no choice is close."""
+def closest(word: str, choices: Sequence[str]) -> str | None:
+    """The choice closest to ``word``, if one is close enough to be what was meant."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]}?" if close else ""
+    return close[0] if close else None
+
+
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """``; did you mean X?``, or nothing when no choice is close."""
+    guess = closest(word, choices)
+    return f"; did you mean {guess}?" if guess else ""
 
 
 def check_leftovers(parser: CommandParser, leftovers: Sequence[str]) -> None:
