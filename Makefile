@@ -19,7 +19,7 @@ help:
 	@echo "make demo       run the demo: local server, a producer in both flavours, a live consumer"
 	@echo "                (installs the package alone; about 15 s from a fresh clone)"
 	@echo "make test       unasync check, ruff, mypy --strict, the whole test suite, then test-lowest"
-	@echo "                (installs the test tooling; about 10 minutes on 2 cores)"
+	@echo "                (installs the test tooling; 10 to 12 minutes on 2 cores)"
 	@echo "make test-lowest  the test suite against the lowest dependency versions pyproject admits"
 	@echo "make unasync    regenerate the blocking twin (_sync/) from the async source"
 	@echo "make bench      benchmarks against the Node Socket.IO sink; writes BENCHMARKS.md"
@@ -92,7 +92,7 @@ test-lowest: $(LOWEST_INSTALLED) $(BROWSER)
 
 test:
 	@echo "==> make test: lint, type check, the whole suite, then the suite again at the lowest"
-	@echo "    dependency versions; about 10 minutes on 2 cores (a busy machine takes longer)"
+	@echo "    dependency versions; 10 to 12 minutes on 2 cores (a busy machine takes longer)"
 	$(MAKE) lint typecheck unit
 	$(MAKE) test-lowest
 
