@@ -48,6 +48,7 @@ PROJECT_NAMES: dict[str, str] = {
     "AsyncLock": "Lock",
     "AsyncHttp": "Http",
     "AsyncTask": "Task",
+    "AsyncTicker": "Ticker",
     "AsyncQueue": "Queue",
     "AsyncTee": "Tee",
     "AsyncTeeGroup": "TeeGroup",

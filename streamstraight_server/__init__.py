@@ -40,12 +40,12 @@ from ._core.stderr_fallback import install as _install_stderr_fallback
 
 if TYPE_CHECKING:
     from ._async.client import AsyncStreamstraight
-    from ._async.compat import streamstraight_server
     from ._async.tokens import fetch_client_token
     from ._async.writer import AsyncStreamWriter
     from ._core.encoder import default_encoder
     from ._core.options import ServerOptions, ServerOptionsDict, StreamOptions, StreamOptionsDict
     from ._core.tokens import token_claims, token_expiry
+    from ._official import streamstraight_server
     from ._sync.client import Streamstraight
     from ._sync.tokens import fetch_client_token as fetch_client_token_sync
     from ._sync.writer import StreamWriter
@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 _LAZY: dict[str, tuple[str, str]] = {
     "AsyncStreamstraight": ("._async.client", "AsyncStreamstraight"),
     "StreamstraightServer": ("._async.client", "AsyncStreamstraight"),
-    "streamstraight_server": ("._async.compat", "streamstraight_server"),
+    "streamstraight_server": ("._official", "streamstraight_server"),
     "fetch_client_token": ("._async.tokens", "fetch_client_token"),
     "AsyncStreamWriter": ("._async.writer", "AsyncStreamWriter"),
     "default_encoder": ("._core.encoder", "default_encoder"),

@@ -19,7 +19,10 @@ from .._shims._async import (
     PlainWithGuard,
     StateGuard,
     check_blocking_allowed,
+    finish_at_exit,
     iterate,
+    monotonic,
+    sleep,
 )
 from .check import check_server
 from .session import AsyncStreamSession
@@ -68,6 +71,7 @@ class AsyncStreamstraight(PlainWithGuard):
         self._current_lock = AsyncLock()
         self._tokens = TokenCache()
         self._tees = AsyncTeeGroup()
+        finish_at_exit(self)
 
     def __repr__(self) -> str:
         stream = self._stream.stream_id if self._stream else None
@@ -288,6 +292,38 @@ class AsyncStreamstraight(PlainWithGuard):
         self._current = None
         for session in sessions:
             await session.close()
+
+    async def _finish(self, timeout: float = TEE_CLOSE_TIMEOUT) -> None:
+        """When the process exits: let the tees and writers still running finish, up to
+        ``timeout`` seconds in all, then close the rest (each named in one log line)."""
+        deadline = monotonic() + timeout
+        with self._registry:
+            writing = [s for s in self._sessions.values() if s.live]
+        if len(self._tees) or writing:
+            logger.warning(
+                "the process is exiting: finishing %d stream(s) still being written (up to %gs)",
+                max(len(self._tees), len(writing)),
+                timeout,
+                extra=FOR_A_PERSON,  # a person wonders why the process does not exit yet
+            )
+        left = await self._tees.wait(timeout)
+        while writing and monotonic() < deadline:
+            await sleep(0.05)
+            writing = [s for s in writing if s.live]
+        for session in writing:
+            logger.error(
+                "stream %r was still being written when the process exited; it was closed "
+                "without END and its readers will see it end as producer-disconnected",
+                session.stream.stream_id,
+                extra=FOR_A_PERSON,
+            )
+        if left:
+            logger.error(
+                "%d tee stream(s) did not finish before the process exited",
+                left,
+                extra=FOR_A_PERSON,
+            )
+        await self.aclose(tee_timeout=0)
 
     async def disconnect(self) -> None:
         """The official SDK's name for :meth:`aclose`."""

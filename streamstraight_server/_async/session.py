@@ -37,7 +37,7 @@ from .._shims._async import (
     AsyncEvent,
     AsyncLock,
     AsyncSocket,
-    AsyncTask,
+    AsyncTicker,
     SocketError,
     StateGuard,
     monotonic,
@@ -72,7 +72,7 @@ class AsyncStreamSession:
         self._stop = AsyncEvent()
         self._socket: AsyncSocket | None = None
         self._socket_generation = 0
-        self._heartbeat: AsyncTask | None = None
+        self._heartbeat: AsyncTicker | None = None
         self._closed = False
         self._on_close = on_close
 
@@ -115,7 +115,7 @@ class AsyncStreamSession:
                 machine.server_error(generation, payload, monotonic())
             wake.set()
 
-        def on_disconnect(*_reason: Any) -> None:
+        def on_disconnect() -> None:
             with guard:
                 machine.connection_lost(generation, monotonic())
             wake.set()
@@ -128,10 +128,10 @@ class AsyncStreamSession:
         }
         return handlers, on_disconnect
 
-    def _on_end_answer(self, generation: int) -> Callable[..., None]:
-        def on_answer(*args: Any) -> None:
+    def _on_end_answer(self, generation: int) -> Callable[[Any], None]:
+        def on_answer(answer: Any = None) -> None:
             with self._guard:
-                self.machine.end_answer(generation, args[0] if args else None)
+                self.machine.end_answer(generation, answer)
             self._wake.set()
 
         return on_answer
@@ -217,6 +217,10 @@ class AsyncStreamSession:
                 self._wake.clear()  # before looking, so that no wake-up is missed
                 now = monotonic()
                 with self._guard:
+                    deadline = machine.next_deadline()
+                if deadline is not None and now >= deadline:
+                    await self._settle(deadline)
+                with self._guard:
                     machine.poll(now)
                     actions = machine.take_actions()
                     done = not actions and machine.ready(goal, size)
@@ -237,6 +241,13 @@ class AsyncStreamSession:
             with self._guard:
                 machine.end_wait()
 
+    async def _settle(self, deadline: float) -> None:
+        """Before a deadline counts as missed, let the reader take what arrived before it: a
+        starved process is not a server that did not answer."""
+        socket = self._socket
+        if socket is not None:
+            await socket.settle(deadline)
+
     # -- the writer's calls ------------------------------------------------------------
 
     async def open(self) -> None:
@@ -251,7 +262,7 @@ class AsyncStreamSession:
             raise
         interval = self.options.heartbeat_interval
         if interval is not None:
-            self._heartbeat = AsyncTask(self._beat, name="streamstraight-heartbeat")
+            self._heartbeat = AsyncTicker(interval, self._beat)
 
     async def send(self, data: str, size: int) -> int:
         """Hand one encoded chunk of ``size`` UTF-8 bytes to the server; returns its seq.
@@ -309,16 +320,12 @@ class AsyncStreamSession:
             await self.close()
 
     async def _beat(self) -> None:
-        interval = self.options.heartbeat_interval or 0.0
-        while not await self._stop.wait(interval):
-            with self._guard:
-                due = self.machine.heartbeat_due()
-                socket = self._socket_of(self.machine.generation)
-            if due and socket is not None:
-                try:
-                    await socket.emit(EV_HEARTBEAT, {})
-                except SocketError:
-                    pass  # the disconnect handler tells the machine
+        """Every ``heartbeat_interval``: a heartbeat if nothing was sent meanwhile."""
+        with self._guard:
+            due = self.machine.heartbeat_due()
+            socket = self._socket_of(self.machine.generation)
+        if due and socket is not None:
+            await socket.post(EV_HEARTBEAT, {})
 
     async def close(self) -> None:
         """Close the connection and stop the heartbeat; a live stream is left without END.
@@ -333,6 +340,6 @@ class AsyncStreamSession:
         await self._drop_socket()
         heartbeat, self._heartbeat = self._heartbeat, None
         if heartbeat is not None:
-            await heartbeat.join()
+            await heartbeat.stop()
         if self._on_close is not None:
             self._on_close(self)

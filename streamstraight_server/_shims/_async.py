@@ -9,23 +9,10 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine, I
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
-import engineio
-import socketio
 
 from .._core.errors import describe
-from . import _transport
-from ._transport import (
-    ENGINEIO_MESSAGE,
-    Handler,
-    SocketBase,
-    SocketError,
-    SocketRefused,
-    SocketTimeout,
-    chunk_packet,
-    event_packet,
-    handled_inline,
-    transport_logger,
-)
+from ._async_socket import AsyncSocket
+from ._transport import SocketError, SocketRefused, SocketTimeout
 
 AsyncTarget = Callable[[], Coroutine[Any, Any, None]]
 monotonic = time.monotonic
@@ -189,6 +176,12 @@ class PlainForGuard:
             )
 
 
+def finish_at_exit(client: object) -> None:
+    """The blocking twin finishes a client's streams at interpreter exit. An asyncio client's
+    streams run in tasks of the event loop, and ``tee()`` finishes its own when the loop shuts
+    down (see ``AsyncTee``)."""
+
+
 async def shielded(target: AsyncTarget) -> None:
     """Run ``target`` to its end even if the caller is cancelled meanwhile."""
     task = asyncio.ensure_future(target())
@@ -216,138 +209,28 @@ class AsyncHttp:
             raise SocketError(f"cannot reach {url}: {describe(exc)}") from exc
 
 
-class _InlineEngineIO(engineio.AsyncClient):  # type: ignore[misc]
-    fast_handlers: Mapping[str, Handler] = {}
-
-    async def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
-        if handled_inline(self.fast_handlers, event, args, kwargs):
-            return None
-        return await super()._trigger_event(event, *args, **kwargs)
-
-
-class _FastClient(socketio.AsyncClient):  # type: ignore[misc]
-    def _engineio_client_class(self) -> type[engineio.AsyncClient]:
-        return _InlineEngineIO
-
-
 #: guards state shared with the socket's handlers. They run on the event loop as the writer
 #: does, so it is never contended here; a C lock costs less than a no-op context manager.
-StateGuard = threading.Lock
+def StateGuard() -> threading.Lock:
+    return threading.Lock()
 
 
-class AsyncSocket(SocketBase):
-    """A python-socketio client with its reconnection off, typed for our use."""
+class AsyncTicker:
+    """Awaits ``beat`` every ``interval`` seconds in a task of its own, until stopped."""
 
-    def __init__(self, handlers: Mapping[str, Handler], on_disconnect: Handler) -> None:
-        fast = _transport.fast_path_supported(socketio.AsyncClient, engineio.AsyncClient)
-        client_class = _FastClient if fast else socketio.AsyncClient
-        client = client_class(
-            reconnection=False,
-            handle_sigint=False,
-            logger=transport_logger,
-            engineio_logger=transport_logger,
-        )
-        super().__init__(client, handlers, on_disconnect, fast)
-        #: Engine.IO's WebSocket, written directly by emit_chunk on the fast path
-        self._ws: Any = None
+    __slots__ = ("_task",)
 
-    async def connect(
-        self,
-        url: str,
-        path: str,
-        headers: Mapping[str, str],
-        auth: Mapping[str, Any],
-        timeout: float,
-    ) -> None:
-        try:
-            await asyncio.wait_for(
-                self._client.connect(
-                    url,
-                    headers=dict(headers),
-                    auth=dict(auth),
-                    transports=["websocket"],
-                    socketio_path=path,
-                    wait_timeout=timeout,
-                ),
-                timeout,
-            )
-        except asyncio.TimeoutError as exc:
-            await self.close()
-            raise SocketTimeout(f"no handshake within {timeout:g}s") from exc
-        except socketio.exceptions.ConnectionError as exc:
-            await self.close()
-            raise self._handshake_failure(exc, timeout) from exc
-        except (OSError, aiohttp.ClientError, ValueError) as exc:
-            await self.close()
-            raise SocketError(describe(exc)) from exc
-        if not self._client.connected:
-            await self.close()
-            raise SocketError("the connection closed during the handshake")
-        eio = self._client.eio
-        ws = getattr(eio, "ws", None)
-        if (
-            self.fast
-            and eio.current_transport == "websocket"
-            and callable(getattr(ws, "send_str", None))
-        ):
-            self._ws = ws
+    def __init__(self, interval: float, beat: AsyncTarget) -> None:
+        async def run() -> None:
+            while True:
+                await asyncio.sleep(interval)
+                await beat()
 
-    async def emit(self, event: str, data: Any) -> None:
-        client = self._client
-        if not client.connected:
-            raise SocketError("not connected")
-        if self.fast:
-            await client.eio.send(event_packet(event, data))
-            return
-        try:
-            await client.emit(event, data)
-        except socketio.exceptions.SocketIOError as exc:
-            raise SocketError(str(exc) or "not connected") from exc
+        self._task = asyncio.get_running_loop().create_task(run(), name="streamstraight-beat")
 
-    async def emit_chunk(self, seq: int, data: str) -> None:
-        ws = self._ws
-        if ws is not None:
-            # written straight to Engine.IO's WebSocket instead of through its queue and writer
-            # task (aiohttp writes an uncompressed frame whole, before any await). A later END
-            # goes through Engine.IO's queue, so it is written after every chunk before it.
-            if self._client.eio.state != "connected":
-                raise SocketError("not connected")
-            try:
-                await ws.send_str(ENGINEIO_MESSAGE + chunk_packet(seq, data))
-            except (OSError, RuntimeError, aiohttp.ClientError) as exc:
-                raise SocketError(describe(exc)) from exc
-            return
-        client = self._client
-        if not self.fast:
-            await self.emit("producer:chunk", {"seq": seq, "data": data})
-            return
-        if not client.connected:
-            raise SocketError("not connected")
-        await client.eio.send(chunk_packet(seq, data))
-
-    async def emit_with_ack(self, event: str, data: Any, callback: Handler) -> None:
-        """Emit with a Socket.IO ack; ``callback`` runs on the reader with the answer."""
-        try:
-            await self._client.emit(event, data, callback=callback)
-        except socketio.exceptions.SocketIOError as exc:
-            raise SocketError(str(exc) or "not connected") from exc
-
-    async def close(self) -> None:
-        self._ws = None
-        client = self._client
-        try:
-            await client.disconnect()
-        except Exception:  # closing must never mask the error that led here
-            pass
-        eio = client.eio
-        for name in ("read_loop_task", "write_loop_task"):
-            task = getattr(eio, name, None)
-            if isinstance(task, asyncio.Task) and not task.done():
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
-        http = getattr(eio, "http", None)
-        if http is not None and not http.closed:
-            await http.close()
+    async def stop(self) -> None:
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
 
 
 __all__ = [
@@ -358,6 +241,7 @@ __all__ = [
     "AsyncQueue",
     "AsyncSocket",
     "AsyncTask",
+    "AsyncTicker",
     "PlainForGuard",
     "PlainWithGuard",
     "SocketError",
@@ -365,6 +249,7 @@ __all__ = [
     "SocketTimeout",
     "StateGuard",
     "check_blocking_allowed",
+    "finish_at_exit",
     "iterate",
     "monotonic",
     "shielded",

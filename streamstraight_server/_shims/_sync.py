@@ -4,33 +4,21 @@ python-socketio's threaded client."""
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import queue
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, Protocol
 
-import engineio
 import requests
-import socketio
-import websocket
 
 from .._core.errors import describe
-from . import _transport
-from ._transport import (
-    ENGINEIO_MESSAGE,
-    Handler,
-    SocketBase,
-    SocketError,
-    SocketRefused,
-    SocketTimeout,
-    chunk_packet,
-    event_packet,
-    handled_inline,
-    transport_logger,
-)
+from ._ioloop import io_loop
+from ._sync_socket import Socket
+from ._transport import SocketError, SocketRefused, SocketTimeout
 
 Target = Callable[[], None]
 monotonic = time.monotonic
@@ -168,6 +156,36 @@ class PlainForGuard:
     __slots__ = ()
 
 
+class _Finishing(Protocol):
+    def _finish(self) -> None: ...
+
+
+_clients: weakref.WeakSet[_Finishing] = weakref.WeakSet()
+
+
+def finish_at_exit(client: _Finishing) -> None:
+    """Finish ``client``'s running streams when the interpreter exits.
+
+    ``tee()`` runs on daemon threads, which die silently mid-answer when the interpreter exits
+    (gunicorn recycling a worker with ``--max-requests``, or stopping it with SIGTERM), so the
+    client lets them, and any writer still open, finish first. Interpreter exit joins the
+    app's own threads before ``atexit`` handlers run, and daemon threads run on meanwhile.
+    """
+    with _warned_lock:
+        if not _clients:
+            atexit.unregister(_finish_all)
+            atexit.register(_finish_all)
+        _clients.add(client)
+
+
+def _finish_all() -> None:
+    for client in list(_clients):
+        try:
+            client._finish()
+        except Exception:
+            _logger.exception("could not finish the streams still running at exit")
+
+
 def shielded(target: Target) -> None:
     """Blocking code has no cancellation to shield from."""
     target()
@@ -188,144 +206,23 @@ class Http:
             return response.status_code, response.text
 
 
-class _InlineEngineIO(engineio.Client):  # type: ignore[misc]
-    fast_handlers: Mapping[str, Handler] = {}
-
-    def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
-        if handled_inline(self.fast_handlers, event, args, kwargs):
-            return None
-        return super()._trigger_event(event, *args, **kwargs)
+#: guards state shared with the socket's handlers, which run on the I/O thread
+def StateGuard() -> threading.Lock:
+    """A plain lock, taken when called so that gevent's patching applies even after import."""
+    return threading.Lock()
 
 
-class _FastClient(socketio.Client):  # type: ignore[misc]
-    def _engineio_client_class(self) -> type[engineio.Client]:
-        return _InlineEngineIO
+class Ticker:
+    """Calls ``beat`` every ``interval`` seconds on the I/O thread, until stopped; ``beat``
+    must not block."""
 
+    __slots__ = ("_timer",)
 
-#: guards state shared with the socket's handlers, which run on the socket's reader thread
-StateGuard = threading.Lock
+    def __init__(self, interval: float, beat: Target) -> None:
+        self._timer = io_loop().schedule(interval, beat, every=interval)
 
-#: how long closing waits for Engine.IO's reader and writer threads to end
-THREAD_JOIN_TIMEOUT = 1.0
-
-
-class Socket(SocketBase):
-    """A python-socketio client with its reconnection off, typed for our use."""
-
-    def __init__(self, handlers: Mapping[str, Handler], on_disconnect: Handler) -> None:
-        fast = _transport.fast_path_supported(socketio.Client, engineio.Client)
-        client_class = _FastClient if fast else socketio.Client
-        client = client_class(
-            reconnection=False,
-            handle_sigint=False,
-            logger=transport_logger,
-            engineio_logger=transport_logger,
-            # websocket-client checks UTF-8 in pure Python on every frame it reads; recv()
-            # still decodes text strictly, and Engine.IO drops the connection if that fails
-            websocket_extra_options={"skip_utf8_validation": True},
-        )
-        super().__init__(client, handlers, on_disconnect, fast)
-        #: Engine.IO's WebSocket, written directly by emit_chunk on the fast path
-        self._ws: Any = None
-
-    def connect(
-        self,
-        url: str,
-        path: str,
-        headers: Mapping[str, str],
-        auth: Mapping[str, Any],
-        timeout: float,
-    ) -> None:
-        self._client.eio.request_timeout = timeout
-        try:
-            self._client.connect(
-                url,
-                headers=dict(headers),
-                auth=dict(auth),
-                transports=["websocket"],
-                socketio_path=path,
-                wait_timeout=timeout,
-            )
-        except socketio.exceptions.ConnectionError as exc:
-            self.close()
-            raise self._handshake_failure(exc, timeout) from exc
-        except (OSError, ValueError, websocket.WebSocketException) as exc:
-            self.close()
-            raise SocketError(describe(exc)) from exc
-        if not self._client.connected:
-            self.close()
-            raise SocketError("the connection closed during the handshake")
-        eio = self._client.eio
-        ws = getattr(eio, "ws", None)
-        if (
-            self.fast
-            and eio.current_transport == "websocket"
-            and callable(getattr(ws, "send", None))
-        ):
-            self._ws = ws
-
-    def emit(self, event: str, data: Any) -> None:
-        client = self._client
-        if not client.connected:
-            raise SocketError("not connected")
-        if self.fast:
-            client.eio.send(event_packet(event, data))
-            return
-        try:
-            client.emit(event, data)
-        except socketio.exceptions.SocketIOError as exc:
-            raise SocketError(str(exc) or "not connected") from exc
-
-    def emit_chunk(self, seq: int, data: str) -> None:
-        ws = self._ws
-        if ws is not None:
-            # written on the caller's thread (websocket-client locks each send), not handed to
-            # Engine.IO's writer thread: this saves two thread switches per chunk. A later END
-            # goes through Engine.IO's queue, so it is written after every chunk before it.
-            if self._client.eio.state != "connected":
-                raise SocketError("not connected")
-            try:
-                ws.send(ENGINEIO_MESSAGE + chunk_packet(seq, data))
-            except (OSError, websocket.WebSocketException) as exc:
-                raise SocketError(describe(exc)) from exc
-            return
-        client = self._client
-        if not self.fast:
-            self.emit("producer:chunk", {"seq": seq, "data": data})
-            return
-        if not client.connected:
-            raise SocketError("not connected")
-        client.eio.send(chunk_packet(seq, data))
-
-    def emit_with_ack(self, event: str, data: Any, callback: Handler) -> None:
-        """Emit with a Socket.IO ack; ``callback`` runs on the reader with the answer."""
-        try:
-            self._client.emit(event, data, callback=callback)
-        except socketio.exceptions.SocketIOError as exc:
-            raise SocketError(str(exc) or "not connected") from exc
-
-    def close(self) -> None:
-        self._ws = None
-        client = self._client
-        try:
-            client.disconnect()
-        except Exception:  # closing must never mask the error that led here
-            pass
-        eio = client.eio
-        queue = getattr(eio, "queue", None)
-        if queue is not None:
-            queue.put(None)  # wakes a writer thread left waiting by a dropped connection
-        ws = getattr(eio, "ws", None)
-        if ws is not None:
-            try:
-                ws.close()
-            except Exception:
-                pass
-        current = threading.current_thread()
-        for name in ("read_loop_task", "write_loop_task"):
-            thread = getattr(eio, name, None)
-            if isinstance(thread, threading.Thread) and thread is not current:
-                thread.join(THREAD_JOIN_TIMEOUT)
+    def stop(self) -> None:
+        self._timer.cancel()
 
 
 __all__ = [
@@ -342,7 +239,9 @@ __all__ = [
     "SocketTimeout",
     "StateGuard",
     "Task",
+    "Ticker",
     "check_blocking_allowed",
+    "finish_at_exit",
     "iterate",
     "monotonic",
     "shielded",

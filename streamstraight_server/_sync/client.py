@@ -20,7 +20,10 @@ from .._shims._sync import (
     PlainWithGuard,
     StateGuard,
     check_blocking_allowed,
+    finish_at_exit,
     iterate,
+    monotonic,
+    sleep,
 )
 from .check import check_server
 from .session import StreamSession
@@ -69,6 +72,7 @@ class Streamstraight(PlainWithGuard):
         self._current_lock = Lock()
         self._tokens = TokenCache()
         self._tees = TeeGroup()
+        finish_at_exit(self)
 
     def __repr__(self) -> str:
         stream = self._stream.stream_id if self._stream else None
@@ -287,6 +291,38 @@ class Streamstraight(PlainWithGuard):
         self._current = None
         for session in sessions:
             session.close()
+
+    def _finish(self, timeout: float = TEE_CLOSE_TIMEOUT) -> None:
+        """When the process exits: let the tees and writers still running finish, up to
+        ``timeout`` seconds in all, then close the rest (each named in one log line)."""
+        deadline = monotonic() + timeout
+        with self._registry:
+            writing = [s for s in self._sessions.values() if s.live]
+        if len(self._tees) or writing:
+            logger.warning(
+                "the process is exiting: finishing %d stream(s) still being written (up to %gs)",
+                max(len(self._tees), len(writing)),
+                timeout,
+                extra=FOR_A_PERSON,  # a person wonders why the process does not exit yet
+            )
+        left = self._tees.wait(timeout)
+        while writing and monotonic() < deadline:
+            sleep(0.05)
+            writing = [s for s in writing if s.live]
+        for session in writing:
+            logger.error(
+                "stream %r was still being written when the process exited; it was closed "
+                "without END and its readers will see it end as producer-disconnected",
+                session.stream.stream_id,
+                extra=FOR_A_PERSON,
+            )
+        if left:
+            logger.error(
+                "%d tee stream(s) did not finish before the process exited",
+                left,
+                extra=FOR_A_PERSON,
+            )
+        self.close(tee_timeout=0)
 
     def disconnect(self) -> None:
         """The official SDK's name for :meth:`close`."""

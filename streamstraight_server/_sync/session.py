@@ -40,7 +40,7 @@ from .._shims._sync import (
     Socket,
     SocketError,
     StateGuard,
-    Task,
+    Ticker,
     monotonic,
 )
 from .connector import handshake
@@ -73,7 +73,7 @@ class StreamSession:
         self._stop = Event()
         self._socket: Socket | None = None
         self._socket_generation = 0
-        self._heartbeat: Task | None = None
+        self._heartbeat: Ticker | None = None
         self._closed = False
         self._on_close = on_close
 
@@ -116,7 +116,7 @@ class StreamSession:
                 machine.server_error(generation, payload, monotonic())
             wake.set()
 
-        def on_disconnect(*_reason: Any) -> None:
+        def on_disconnect() -> None:
             with guard:
                 machine.connection_lost(generation, monotonic())
             wake.set()
@@ -129,10 +129,10 @@ class StreamSession:
         }
         return handlers, on_disconnect
 
-    def _on_end_answer(self, generation: int) -> Callable[..., None]:
-        def on_answer(*args: Any) -> None:
+    def _on_end_answer(self, generation: int) -> Callable[[Any], None]:
+        def on_answer(answer: Any = None) -> None:
             with self._guard:
-                self.machine.end_answer(generation, args[0] if args else None)
+                self.machine.end_answer(generation, answer)
             self._wake.set()
 
         return on_answer
@@ -216,6 +216,10 @@ class StreamSession:
                 self._wake.clear()  # before looking, so that no wake-up is missed
                 now = monotonic()
                 with self._guard:
+                    deadline = machine.next_deadline()
+                if deadline is not None and now >= deadline:
+                    self._settle(deadline)
+                with self._guard:
                     machine.poll(now)
                     actions = machine.take_actions()
                     done = not actions and machine.ready(goal, size)
@@ -236,6 +240,13 @@ class StreamSession:
             with self._guard:
                 machine.end_wait()
 
+    def _settle(self, deadline: float) -> None:
+        """Before a deadline counts as missed, let the reader take what arrived before it: a
+        starved process is not a server that did not answer."""
+        socket = self._socket
+        if socket is not None:
+            socket.settle(deadline)
+
     # -- the writer's calls ------------------------------------------------------------
 
     def open(self) -> None:
@@ -250,7 +261,7 @@ class StreamSession:
             raise
         interval = self.options.heartbeat_interval
         if interval is not None:
-            self._heartbeat = Task(self._beat, name="streamstraight-heartbeat")
+            self._heartbeat = Ticker(interval, self._beat)
 
     def send(self, data: str, size: int) -> int:
         """Hand one encoded chunk of ``size`` UTF-8 bytes to the server; returns its seq.
@@ -306,16 +317,12 @@ class StreamSession:
             self.close()
 
     def _beat(self) -> None:
-        interval = self.options.heartbeat_interval or 0.0
-        while not self._stop.wait(interval):
-            with self._guard:
-                due = self.machine.heartbeat_due()
-                socket = self._socket_of(self.machine.generation)
-            if due and socket is not None:
-                try:
-                    socket.emit(EV_HEARTBEAT, {})
-                except SocketError:
-                    pass  # the disconnect handler tells the machine
+        """Every ``heartbeat_interval``: a heartbeat if nothing was sent meanwhile."""
+        with self._guard:
+            due = self.machine.heartbeat_due()
+            socket = self._socket_of(self.machine.generation)
+        if due and socket is not None:
+            socket.post(EV_HEARTBEAT, {})
 
     def close(self) -> None:
         """Close the connection and stop the heartbeat; a live stream is left without END.
@@ -330,6 +337,6 @@ class StreamSession:
         self._drop_socket()
         heartbeat, self._heartbeat = self._heartbeat, None
         if heartbeat is not None:
-            heartbeat.join()
+            heartbeat.stop()
         if self._on_close is not None:
             self._on_close(self)

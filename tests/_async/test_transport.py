@@ -1,7 +1,8 @@
-"""The transport: refusals, failed connections, the fast path and its fallback, leftovers."""
+"""The transport: refusals, failed connections, shared threads, leftovers."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -13,7 +14,6 @@ from streamstraight_server import (
     StreamError,
     StreamstraightServerAbortError,
 )
-from streamstraight_server._shims import _transport
 from streamstraight_server._shims._async import monotonic, sleep
 from streamstraight_server.devserver import ThreadedDevServer
 from tests._async.leftovers import nothing_left
@@ -62,39 +62,45 @@ async def test_a_base_url_path_prefixes_the_socket_path() -> None:
     assert seen and seen[0].startswith("/proxy/ss/socket.io/")
 
 
-async def test_the_public_api_path_confirms_every_chunk_and_reports_errors(
-    server: ThreadedDevServer, options: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+async def test_every_chunk_is_confirmed_and_a_server_error_reported(
+    server: ThreadedDevServer, options: dict[str, Any]
 ) -> None:
-    monkeypatch.setattr(_transport, "fast_path_supported", lambda *classes: False)
     client = AsyncStreamstraight(**options, max_in_flight_chunks=4)
-    async with client.stream_writer(stream_id="public") as writer:
-        assert writer._session is not None and not writer._session._socket.fast  # type: ignore[union-attr]
+    async with client.stream_writer(stream_id="confirmed") as writer:
         for i in range(30):
             await writer.send(i)
         await writer.flush()
         assert writer.confirmed == 30
-    assert stored(server, "public") == [str(i) for i in range(30)]
+    assert stored(server, "confirmed") == [str(i) for i in range(30)]
     server.faults.error_after_chunks = 1
     with pytest.raises(StreamError, match="injected"):
-        async with client.stream_writer(stream_id="public-error") as writer:
+        async with client.stream_writer(stream_id="server-error") as writer:
             await writer.send(0)
             await writer.flush()
             await sleep(0.5)
             await writer.send(1)
 
 
-async def test_the_fast_path_is_checked_against_the_libraries(
+async def test_open_writers_share_the_transport_threads(
     server: ThreadedDevServer, options: dict[str, Any]
 ) -> None:
-    class NoHooks:
-        pass
-
-    assert not _transport.fast_path_supported(NoHooks, NoHooks)
-    client = AsyncStreamstraight(**options)
-    async with client.stream_writer(stream_id="fast") as writer:
-        await writer.send(1)
-        # the installed python-socketio / python-engineio have the hooks: the fast path is on
-        assert writer._session is not None and writer._session._socket.fast  # type: ignore[union-attr]
+    """However many writers are open, the client adds at most one thread: the I/O thread of
+    the blocking flavour."""
+    before = {thread.ident for thread in threading.enumerate()}
+    client = AsyncStreamstraight(**options, heartbeat_interval=0.05)
+    writers = [client.stream_writer(stream_id=f"shared-{i}") for i in range(40)]
+    for writer in writers:
+        await writer.__aenter__()
+        await writer.send("first")
+    await sleep(0.2)  # heartbeats run meanwhile
+    added = [t.name for t in threading.enumerate() if t.ident not in before]
+    assert len(added) <= 1, added
+    for writer in writers:
+        await writer.send("last")
+        await writer.__aexit__(None, None, None)
+    for i in range(40):
+        assert stored(server, f"shared-{i}") == ['"first"', '"last"']
+    await client.aclose()
 
 
 async def test_nothing_outlives_a_resumed_and_closed_stream(

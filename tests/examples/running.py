@@ -33,7 +33,7 @@ def example_server(script: str, log: Path) -> Iterator[int]:
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_until_listening(port, process, log)
+        wait_until_listening(port, process, log)
         yield port
     finally:
         process.terminate()
@@ -44,7 +44,7 @@ def example_server(script: str, log: Path) -> Iterator[int]:
             process.wait(5)
 
 
-def _wait_until_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+def wait_until_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
