@@ -1,8 +1,12 @@
 # Every target builds its own virtual environment in .venv from the package registries;
 # test-lowest builds a second one, .venv-lowest, with the lowest dependency versions.
+# `make demo` installs the package and its runtime dependencies only; the targets that lint,
+# type-check or test add the `dev` extra (test tooling, a browser driver, the web frameworks).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+RUNTIME_INSTALLED := $(VENV)/.stamp-runtime
 INSTALLED := $(VENV)/.stamp-install
 BROWSER := $(VENV)/.stamp-browser
 LOWEST := .venv-lowest
@@ -13,17 +17,29 @@ LOWEST_INSTALLED := $(LOWEST)/.stamp-install
 
 help:
 	@echo "make demo       run the demo: local server, a producer in both flavours, a live consumer"
+	@echo "                (installs the package alone; about 15 s from a fresh clone)"
 	@echo "make test       unasync check, ruff, mypy --strict, the whole test suite, then test-lowest"
+	@echo "                (installs the test tooling; 10 to 12 minutes on 2 cores)"
 	@echo "make test-lowest  the test suite against the lowest dependency versions pyproject admits"
 	@echo "make unasync    regenerate the blocking twin (_sync/) from the async source"
 	@echo "make bench      benchmarks against the Node Socket.IO sink; writes BENCHMARKS.md"
 	@echo "make dev        run the local Streamstraight-compatible server"
 
-$(INSTALLED): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+
+# The package and what it needs at run time: all the demo and the local server use.
+$(RUNTIME_INSTALLED): pyproject.toml | $(BIN)/python
+	@echo "==> installing streamstraight-server and its runtime dependencies into $(VENV)"
+	$(PIP) install --progress-bar on -e .
 	touch $@
+
+# The test tooling on top (the dev extra): ruff, mypy, pytest, Playwright, the web frameworks.
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	@echo "==> installing the package with its test tooling (the dev extra) into $(VENV)"
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --progress-bar on -e '.[dev]'
+	touch $(RUNTIME_INSTALLED) $@
 
 install: $(INSTALLED)
 
@@ -31,8 +47,9 @@ install: $(INSTALLED)
 $(LOWEST_INSTALLED): pyproject.toml $(LOWEST_PINS)
 	rm -rf $(LOWEST)
 	$(PYTHON) -m venv $(LOWEST)
-	$(LOWEST)/bin/python -m pip install --quiet --upgrade pip
-	$(LOWEST)/bin/python -m pip install --quiet --constraint $(LOWEST_PINS) -e '.[dev]'
+	$(LOWEST)/bin/python -m pip --disable-pip-version-check install --quiet --upgrade pip
+	$(LOWEST)/bin/python -m pip --disable-pip-version-check install --quiet \
+		--constraint $(LOWEST_PINS) -e '.[dev]'
 	touch $@
 
 # Headless Chromium from Debian's packages for the viewer page's browser test (no browser download).
@@ -48,10 +65,11 @@ $(BROWSER): $(INSTALLED)
 
 browser: $(BROWSER)
 
-demo: $(INSTALLED)
+demo: $(RUNTIME_INSTALLED)
+	@echo "==> running examples/demo.py"
 	$(BIN)/python examples/demo.py
 
-dev: $(INSTALLED)
+dev: $(RUNTIME_INSTALLED)
 	$(BIN)/streamstraight dev
 
 unasync: $(INSTALLED)
@@ -72,7 +90,10 @@ unit: $(INSTALLED) $(BROWSER)
 test-lowest: $(LOWEST_INSTALLED) $(BROWSER)
 	STREAMSTRAIGHT_LOWEST_PINS=$(LOWEST_PINS) $(LOWEST)/bin/python -m pytest -p no:cacheprovider
 
-test: lint typecheck unit
+test:
+	@echo "==> make test: lint, type check, the whole suite, then the suite again at the lowest"
+	@echo "    dependency versions; 10 to 12 minutes on 2 cores (a busy machine takes longer)"
+	$(MAKE) lint typecheck unit
 	$(MAKE) test-lowest
 
 # The Node benchmark sink and producer: socket.io from the npm registry, pinned by the lockfile.

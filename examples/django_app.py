@@ -3,7 +3,7 @@
 A one-file project (settings, views and URLs); in yours the views go to ``views.py`` and the
 client to a module of its own. Run it::
 
-    STREAMSTRAIGHT_API_KEY=sk_dev_... STREAMSTRAIGHT_API_BASE_URL=http://127.0.0.1:8080 \\
+    STREAMSTRAIGHT_API_KEY=sk_dev_... STREAMSTRAIGHT_API_BASE_URL=http://127.0.0.1:8787 \\
         python examples/django_app.py            # runserver on 127.0.0.1:$PORT (8000)
     curl -N http://127.0.0.1:8000/chat/42
 
@@ -73,6 +73,7 @@ urlpatterns = [
 if __name__ == "__main__":
     from django.core.management import execute_from_command_line  # type: ignore[import-untyped]
 
+    streamstraight.check()  # in a project: AppConfig.ready(); a wrong key stops the app here
     port = os.environ.get("PORT", "8000")
     args = sys.argv[1:] or ["runserver", f"127.0.0.1:{port}", "--noreload"]
     execute_from_command_line([sys.argv[0], *args])

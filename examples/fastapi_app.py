@@ -2,7 +2,7 @@
 
 Run it (with ``streamstraight dev`` running elsewhere, and its key and URL exported)::
 
-    STREAMSTRAIGHT_API_KEY=sk_dev_... STREAMSTRAIGHT_API_BASE_URL=http://127.0.0.1:8080 \\
+    STREAMSTRAIGHT_API_KEY=sk_dev_... STREAMSTRAIGHT_API_BASE_URL=http://127.0.0.1:8787 \\
         python examples/fastapi_app.py
     curl -N 'http://127.0.0.1:8000/chat?message_id=42'
 
@@ -29,6 +29,7 @@ streamstraight = AsyncStreamstraight()
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    await streamstraight.acheck()  # a wrong key or a stopped server stops the app here
     yield
     await streamstraight.aclose()  # waits (30 s at most) for the answers still streaming
 

@@ -2,7 +2,7 @@
 
 Run it::
 
-    STREAMSTRAIGHT_API_KEY=sk_dev_... STREAMSTRAIGHT_API_BASE_URL=http://127.0.0.1:8080 \\
+    STREAMSTRAIGHT_API_KEY=sk_dev_... STREAMSTRAIGHT_API_BASE_URL=http://127.0.0.1:8787 \\
         python examples/flask_app.py             # werkzeug on 127.0.0.1:$PORT (5000)
     curl -N http://127.0.0.1:5000/chat/42
 
@@ -48,4 +48,5 @@ def streamstraight_token() -> dict[str, str]:
 
 
 if __name__ == "__main__":
+    streamstraight.check()  # a wrong key or a stopped server stops the app here
     app.run(host="127.0.0.1", port=int(os.environ.get("PORT", "5000")), threaded=True)

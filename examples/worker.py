@@ -3,7 +3,7 @@
 One blocking client is shared by every worker thread (each stream gets a connection of its
 own). The browser reads the answer from Streamstraight with a client token. Run it::
 
-    STREAMSTRAIGHT_API_KEY=sk_dev_... STREAMSTRAIGHT_API_BASE_URL=http://127.0.0.1:8080 \\
+    STREAMSTRAIGHT_API_KEY=sk_dev_... STREAMSTRAIGHT_API_BASE_URL=http://127.0.0.1:8787 \\
         python examples/worker.py                # werkzeug on 127.0.0.1:$PORT (5000)
     curl -X POST http://127.0.0.1:5000/answers/42   # 202, then the stream answer-42 fills up
 
@@ -58,4 +58,5 @@ def shutdown() -> None:
 
 
 if __name__ == "__main__":
+    streamstraight.check()  # a wrong key or a stopped server stops the worker here
     app.run(host="127.0.0.1", port=int(os.environ.get("PORT", "5000")), threaded=True)

@@ -52,6 +52,7 @@ PROJECT_NAMES: dict[str, str] = {
     "AsyncQueue": "Queue",
     "AsyncTee": "Tee",
     "AsyncTeeGroup": "TeeGroup",
+    "acheck": "check",
     "_async": "_sync",
 }
 STANDARD_NAMES: dict[str, str] = {

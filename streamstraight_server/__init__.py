@@ -2,16 +2,17 @@
 
 The official SDK's names keep working: ``streamstraight_server(...)``, ``fetch_client_token``,
 ``StreamstraightServer``, ``ServerOptionsDict``, ``StreamOptionsDict`` and its errors.
+
+The errors are imported at once; the other names when first used, so that importing the package
+(as pytest does to load its plugin, ``streamstraight_server.testing``) costs next to nothing until
+the SDK is used.
 """
 
 from __future__ import annotations
 
-import logging
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from ._async.client import AsyncStreamstraight
-from ._async.tokens import fetch_client_token
-from ._async.writer import AsyncStreamWriter
-from ._core.encoder import default_encoder
 from ._core.errors import (
     AckTimeoutError,
     AuthenticationError,
@@ -35,20 +36,64 @@ from ._core.errors import (
     TokenAuthenticationError,
     WriterClosedError,
 )
-from ._core.options import ServerOptions, ServerOptionsDict, StreamOptions, StreamOptionsDict
-from ._core.tokens import token_claims, token_expiry
-from ._core.version import sdk_version
-from ._official import streamstraight_server
-from ._sync.client import Streamstraight
-from ._sync.tokens import fetch_client_token as fetch_client_token_sync
-from ._sync.writer import StreamWriter
+from ._core.stderr_fallback import install as _install_stderr_fallback
 
-#: the official SDK's name for the async client
-StreamstraightServer = AsyncStreamstraight
+if TYPE_CHECKING:
+    from ._async.client import AsyncStreamstraight
+    from ._async.tokens import fetch_client_token
+    from ._async.writer import AsyncStreamWriter
+    from ._core.encoder import default_encoder
+    from ._core.options import ServerOptions, ServerOptionsDict, StreamOptions, StreamOptionsDict
+    from ._core.tokens import token_claims, token_expiry
+    from ._official import streamstraight_server
+    from ._sync.client import Streamstraight
+    from ._sync.tokens import fetch_client_token as fetch_client_token_sync
+    from ._sync.writer import StreamWriter
 
-__version__ = sdk_version()
+    #: the official SDK's name for the async client
+    StreamstraightServer = AsyncStreamstraight
+    __version__: str
 
-logging.getLogger(__name__).addHandler(logging.NullHandler())
+#: public name -> (module, name in that module)
+_LAZY: dict[str, tuple[str, str]] = {
+    "AsyncStreamstraight": ("._async.client", "AsyncStreamstraight"),
+    "StreamstraightServer": ("._async.client", "AsyncStreamstraight"),
+    "streamstraight_server": ("._official", "streamstraight_server"),
+    "fetch_client_token": ("._async.tokens", "fetch_client_token"),
+    "AsyncStreamWriter": ("._async.writer", "AsyncStreamWriter"),
+    "default_encoder": ("._core.encoder", "default_encoder"),
+    "ServerOptions": ("._core.options", "ServerOptions"),
+    "ServerOptionsDict": ("._core.options", "ServerOptionsDict"),
+    "StreamOptions": ("._core.options", "StreamOptions"),
+    "StreamOptionsDict": ("._core.options", "StreamOptionsDict"),
+    "token_claims": ("._core.tokens", "token_claims"),
+    "token_expiry": ("._core.tokens", "token_expiry"),
+    "Streamstraight": ("._sync.client", "Streamstraight"),
+    "fetch_client_token_sync": ("._sync.tokens", "fetch_client_token"),
+    "StreamWriter": ("._sync.writer", "StreamWriter"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from ._core.version import sdk_version
+
+        value: Any = sdk_version()
+    elif name in _LAZY:
+        module, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(module, __name__), attribute)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # the next lookup finds it without coming here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+# failures that lose a stream reach stderr until the app configures logging (see the module)
+_install_stderr_fallback()
 
 __all__ = [
     "AckTimeoutError",

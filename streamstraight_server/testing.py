@@ -16,22 +16,26 @@ set ``streamstraight_env = false`` in your pytest configuration, or disable the 
 
 Streams written during a test are dropped when it ends; faults injected with
 ``streamstraight.inject(...)`` last for that test only.
+
+Loading the plugin costs nothing: the server and the SDK are imported when a test first asks
+for the fixture, so a pytest run that never uses it is as fast as without the package.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import socket
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ._core.options import ENV_API_KEY, ENV_BASE_URL
-from .devserver import Faults, StreamSnapshot, ThreadedDevServer
+
+if TYPE_CHECKING:
+    from .devserver import Faults, StreamSnapshot, ThreadedDevServer
 
 HOST = "127.0.0.1"
 _ENV_SWITCH = "streamstraight_env"
@@ -85,6 +89,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def streamstraight_dev_server(pytestconfig: pytest.Config) -> Iterator[ThreadedDevServer]:
     """The session's local server, on the port and key the environment was pointed at."""
+    from .devserver import ThreadedDevServer
+
     reserved = pytestconfig.stash[_STASH]
     server = ThreadedDevServer(host=HOST, port=reserved.port, api_key=reserved.api_key)
     try:
@@ -139,6 +145,8 @@ class StreamstraightFixture:
 
     async def wait_for_end_async(self, stream_id: str, timeout: float = 10.0) -> StreamSnapshot:
         """``wait_for_end`` that lets the running event loop go on meanwhile."""
+        import asyncio
+
         deadline = time.monotonic() + timeout
         while True:
             snapshot = self.server.snapshot(stream_id)
@@ -151,6 +159,8 @@ class StreamstraightFixture:
     def inject(self, **faults: Any) -> Faults:
         """Inject the local server's faults for this test (see ``Faults``), for example
         ``inject(refuse_connections=2)`` or ``inject(error_after_chunks=5)``."""
+        from .devserver import Faults
+
         self.server.faults = Faults(**faults)
         return self.server.faults
 
@@ -163,6 +173,8 @@ class StreamstraightFixture:
         return self.server.mint_token(ttl)
 
     def _cleanup(self) -> None:
+        from .devserver import Faults
+
         self.server.faults = Faults()
         created = self.stream_ids()
         if created:

@@ -54,12 +54,15 @@ def run(
     )
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int) -> str:
+def assert_one_line_error(
+    result: subprocess.CompletedProcess[str], code: int, *, prefix: bool = True
+) -> str:
     assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("streamstraight: ")
+    if prefix:
+        assert lines[0].startswith("streamstraight: ")
     return lines[0]
 
 
@@ -249,13 +252,85 @@ def test_tail_ctrl_c_exits_130(
     assert "Traceback" not in err
 
 
-def test_tail_of_a_missing_stream_reports_not_found(
+def test_tail_of_a_missing_stream_says_it_waits_then_reports_not_found(
     server: ThreadedDevServer, env: dict[str, str]
 ) -> None:
     # the fixture's server holds a consumer 2 s for a stream that does not exist yet
-    result = run("tail", "cli-nobody", env=env)
-    line = assert_one_line_error(result, 1)
-    assert "not-found" in line
+    assert run("send", "cli-somebody", stdin="x\n", env=env).returncode == 0
+    proc = popen("tail", "cli-nobody", env=env)
+    assert proc.stderr is not None
+    waiting = proc.stderr.readline()  # said at once, before the server's wait is over
+    assert server.snapshot("cli-nobody") is None and proc.poll() is None
+    assert waiting.startswith(
+        "waiting for stream 'cli-nobody': the server has no such stream yet (did you mean "
+        "'cli-somebody'?); it answers not-found"
+    )
+    code, out, err = finish(proc)
+    assert code == 1 and out == ""
+    [line] = err.strip().splitlines()
+    assert line.startswith("streamstraight: stream 'cli-nobody' ended: not-found")
+    assert "check the id" in line
+
+
+# ls
+
+
+def test_ls_lists_streams_with_status_chunks_size_and_age(
+    server: ThreadedDevServer, env: dict[str, str], options: dict[str, Any]
+) -> None:
+    empty = run("ls", env=env)
+    assert empty.returncode == 0, empty.stderr
+    assert (
+        empty.stdout
+        == f"no streams on {server.base_url} yet; they appear once a producer connects\n"
+    )
+    assert run("send", "ls-done", stdin="one\ntwo\nthree\n", env=env).returncode == 0
+    with Streamstraight(**options).stream_writer(stream_id="ls-live") as writer:
+        writer.send("still writing")
+        writer.flush()
+        listed = run("ls", env=env)
+        as_json = run("ls", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    header, *rows = listed.stdout.splitlines()
+    assert header.split() == ["STREAM", "STATUS", "CHUNKS", "SIZE", "AGE"]
+    assert re.fullmatch(r"ls-done\s+ended: completed\s+3\s+17 B\s+\d+s", rows[0]), rows
+    assert re.fullmatch(r"ls-live\s+live\s+1\s+15 B\s+\d+s", rows[1]), rows
+    streams = json.loads(as_json.stdout)
+    assert [s["streamId"] for s in streams] == ["ls-done", "ls-live"]
+    assert "chunks" not in streams[0]  # the listing leaves the chunks out
+
+
+def test_ls_problems_are_one_line(server: ThreadedDevServer) -> None:
+    from tests.token_responder import TokenResponder
+
+    wrong = run("ls", env=cli_env(server, STREAMSTRAIGHT_API_KEY=SECRET))
+    assert "rejected the API key (HTTP 401)" in assert_one_line_error(wrong, 1)
+    assert SECRET not in wrong.stderr
+    with TokenResponder("401") as elsewhere:
+        other = run(
+            "ls",
+            env=cli_env(STREAMSTRAIGHT_API_KEY=SECRET, STREAMSTRAIGHT_API_BASE_URL=elsewhere.url),
+        )
+    line = assert_one_line_error(other, 1)
+    assert "has no stream listing" in line and "only `streamstraight dev` lists" in line
+
+
+def test_tail_without_a_stream_listing_says_when_nothing_came_yet(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The hosted service lists no streams: tail says so after a while without chunks."""
+    import argparse
+
+    from streamstraight_server._cli import tail
+
+    with ThreadedDevServer(consumer_wait=4.0) as slow:
+        args = argparse.Namespace(stream_id="later", from_seq=None, timeout=10.0, raw=False)
+        reason = asyncio.run(tail._tail(slow.base_url, slow.mint_token(), args, hint=True))
+    assert reason == "not-found"
+    assert capsys.readouterr().err == (
+        f"no chunk of stream 'later' after {tail.QUIET_HINT_AFTER:g}s: it may not have started "
+        "yet, or its id may be mistyped; still waiting\n"
+    )
 
 
 # token
@@ -275,12 +350,18 @@ def test_token_prints_a_token_the_server_accepts(
     assert consumed.end_reason == "completed"
 
 
-def test_token_decode_prints_the_claims(server: ThreadedDevServer, env: dict[str, str]) -> None:
+def test_token_decode_prints_the_token_its_claims_and_its_expiry(
+    server: ThreadedDevServer, env: dict[str, str]
+) -> None:
     result = run("token", "--decode", env=env)
     assert result.returncode == 0, result.stderr
-    claims = json.loads(result.stdout)
+    decoded = json.loads(result.stdout)
+    claims = decoded["claims"]
     assert claims["iss"] == "streamstraight-local"
     assert claims["exp"] > time.time()
+    assert decoded["token"].count(".") == 2 and decoded["signatureVerified"] is False
+    assert 0 < decoded["expiresInSeconds"] <= 300
+    assert decoded["expiresAt"].endswith("Z")
     assert server.api_key not in result.stdout
 
 
@@ -317,14 +398,19 @@ def test_wrong_api_key_fails_without_printing_it(
 
 
 @pytest.mark.parametrize(
-    "args", [("token",), ("send", "some-stream"), ("tail", "some-stream")], ids=lambda a: a[0]
+    "args",
+    [("token",), ("send", "some-stream"), ("tail", "some-stream"), ("ls",)],
+    ids=lambda a: a[0],
 )
-def test_unreachable_server(args: tuple[str, ...]) -> None:
+def test_a_server_that_is_not_running_is_named_with_its_url(args: tuple[str, ...]) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     env = cli_env(STREAMSTRAIGHT_API_KEY=SECRET, STREAMSTRAIGHT_API_BASE_URL=url)
     result = run(*args, stdin="x\n", env=env)
     line = assert_one_line_error(result, 1)
-    assert url in line
+    assert (
+        f"nothing listens at {url} (connection refused): is `streamstraight dev` running?" in line
+    )
+    assert len(line) < 200
     assert SECRET not in result.stdout + result.stderr
 
 
@@ -346,8 +432,40 @@ def test_bad_usage_exits_2(args: tuple[str, ...]) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ("tail", "--from-sq", "3", "numbers"),
+            "streamstraight tail: error: unknown option --from-sq; did you mean --from-seq? "
+            "(usage: streamstraight tail [options] STREAM_ID;",
+        ),
+        (
+            ("dev", "--prot=9000"),
+            "streamstraight dev: error: unknown option --prot; did you mean --port? "
+            "(usage: streamstraight dev [options];",
+        ),
+        (
+            ("send", "x", "--overwirte"),
+            "streamstraight send: error: unknown option --overwirte; did you mean --overwrite?",
+        ),
+        (("ls", "--jsn"), "streamstraight ls: error: unknown option --jsn; did you mean --json?"),
+        (("sned", "x"), "streamstraight: error: unknown command 'sned'; did you mean send?"),
+        (("tail", "a", "b"), "streamstraight tail: error: unexpected argument 'b'"),
+        ((), "streamstraight: error: name a command: dev, send, tail, token, ls"),
+        (("token", "--bogus"), "streamstraight token: error: unknown option --bogus (usage:"),
+    ],
+)
+def test_a_usage_mistake_is_one_line_with_the_commands_usage(
+    args: tuple[str, ...], expected: str
+) -> None:
+    line = assert_one_line_error(run(*args, env=cli_env()), 2, prefix=False)
+    assert line.startswith(expected), line
+    assert line.endswith("--help lists the options)")
+
+
 def test_every_subcommand_has_help() -> None:
-    for command in ("dev", "send", "tail", "token"):
+    for command in ("dev", "send", "tail", "token", "ls"):
         result = run(command, "--help", env=cli_env())
         assert result.returncode == 0, result.stderr
         assert result.stdout.startswith(f"usage: streamstraight {command}")
@@ -359,7 +477,7 @@ def test_every_subcommand_has_help() -> None:
 def read_banner(proc: subprocess.Popen[str]) -> tuple[str, str, list[str]]:
     """The URL, the viewer URL and every banner line of ``streamstraight dev``, up to Ctrl-C."""
     lines: list[str] = []
-    while not lines or lines[-1] != "Press Ctrl-C to stop.":
+    while not lines or not lines[-1].startswith("Press Ctrl-C to stop."):
         line = read_line(proc.stdout)
         assert line or proc.poll() is None, lines
         lines.append(line)

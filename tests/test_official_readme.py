@@ -115,3 +115,30 @@ def test_stream_example(examples: list[str], official_key_server: ThreadedDevSer
 def test_token_example(examples: list[str], official_key_server: ThreadedDevServer) -> None:
     token_example = next(b for b in examples if "fetch_client_token" in b)
     run_example(token_example + "\nprint(token)\n", official_key_server)
+
+
+def test_the_writing_examples_back_to_back_get_one_piece_of_advice(
+    examples: list[str], official_key_server: ThreadedDevServer
+) -> None:
+    """Both examples write `your-stream-id`: run one after the other, the second is refused
+    because the stream has ended, and says once what to do."""
+    run_example(next(b for b in examples if "stream_writer" in b), official_key_server)
+    stream_example = next(b for b in examples if ".stream(" in b)
+    env = {**os.environ, "STREAMSTRAIGHT_API_BASE_URL": official_key_server.base_url}
+    env.pop("STREAMSTRAIGHT_API_KEY", None)
+    done = subprocess.run(
+        [sys.executable, "-c", RUNNER],
+        input=stream_example,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    error = done.stderr.strip().splitlines()[-1]
+    assert error.startswith("streamstraight_server._core.errors.HandshakeRejectedError: ")
+    assert (
+        "stream 'your-stream-id' has ended (completed). Give each answer a new stream_id" in error
+    )
+    assert error.count("overwrite") == 1, error
+    assert snapshot(official_key_server, "your-stream-id").data == ['"first"', '"second"']

@@ -4,6 +4,7 @@ the wheel (a module-level client created at import time, two tests, a fault for 
 from __future__ import annotations
 
 import os
+import sys
 import textwrap
 from pathlib import Path
 
@@ -94,3 +95,57 @@ def test_a_user_project_gets_the_fixture_from_the_installed_wheel(tmp_path: Path
     assert "2 passed" in output
     installed = output.split("PLUGIN FROM", 1)[1].split()[0]
     assert Path(installed).resolve().is_relative_to(venv.resolve()), installed
+
+
+UNUSED_PROJECT_TEST = """
+import sys
+import threading
+
+
+def test_nothing_streamstraight():
+    assert True
+
+
+def test_report():
+    loaded = sorted(m for m in sys.modules if m.startswith(HEAVY))
+    threads = [t.name for t in threading.enumerate() if t.name.startswith("streamstraight")]
+    print("LOADED", loaded, "THREADS", threads)
+"""
+
+
+def test_the_plugin_costs_nothing_until_a_test_asks_for_the_server(tmp_path: Path) -> None:
+    """A project that has the package installed but never uses the fixture: the plugin loads
+    (the environment is pointed at the reserved server) and imports neither the SDK nor the
+    server, and starts no thread."""
+    heavy = (
+        "aiohttp",
+        "socketio",
+        "engineio",
+        "requests",
+        "jwt",
+        "streamstraight_server._a",
+        "streamstraight_server._s",
+        "streamstraight_server.devserver",
+    )
+    (tmp_path / "test_unused.py").write_text(
+        f"HEAVY = {heavy!r}\n" + textwrap.dedent(UNUSED_PROJECT_TEST), encoding="utf-8"
+    )
+    result = _run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-s",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:asyncio",
+            "test_unused.py",
+        ],
+        cwd=tmp_path,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "LOADED [] THREADS []" in output
+    assert "2 passed" in output

@@ -11,6 +11,7 @@ from typing import Any
 from .._core.errors import ConfigurationError, StreamBusyError, WriterClosedError
 from .._core.machine import State
 from .._core.options import ServerOptions, StreamOptions, split_options
+from .._core.stderr_fallback import FOR_A_PERSON
 from .._core.tokens import TokenCache
 from .._shims._async import (
     AnyIterable,
@@ -23,6 +24,7 @@ from .._shims._async import (
     monotonic,
     sleep,
 )
+from .check import check_server
 from .session import AsyncStreamSession
 from .tee import DEFAULT_TEE_BUFFER, AsyncTee, AsyncTeeGroup
 from .tokens import request_client_token
@@ -115,13 +117,14 @@ class AsyncStreamstraight(PlainWithGuard):
     def tee(
         self,
         source: AnyIterable,
+        stream_id: str | None = None,
         *,
-        stream_id: str,
         buffer: int = DEFAULT_TEE_BUFFER,
         **stream_options: Any,
     ) -> AsyncTee:
         """Stream ``source`` to Streamstraight in the background and return an iterator over
-        the same chunks, for the HTTP response.
+        the same chunks, for the HTTP response. ``stream_id`` defaults to the client's, as
+        with ``stream()``.
 
         The source is read to its end and the stream ends ``completed`` even when the HTTP
         client goes away; a Streamstraight failure is logged once and never breaks the
@@ -130,9 +133,15 @@ class AsyncStreamstraight(PlainWithGuard):
         that falls more than ``buffer`` chunks behind is detached (:class:`ReaderDetachedError`)
         instead of holding the source back. Closing the client waits for running tees.
         """
-        chunks = iterate(source)
-        stream = self._stream_options(stream_id, stream_options)
-        return AsyncTee(self, chunks, stream, buffer, self._tees)
+        if stream_id is None and not stream_options:
+            if self._stream is None:
+                raise ConfigurationError(
+                    "no stream to write: pass stream_id=... to tee() or to the client"
+                )
+            stream = self._stream
+        else:
+            stream = self._stream_options(stream_id, stream_options)
+        return AsyncTee(self, iterate(source), stream, buffer, self._tees)
 
     def _stream_options(self, stream_id: str | None, given: Mapping[str, Any]) -> StreamOptions:
         if stream_id is None:
@@ -142,15 +151,18 @@ class AsyncStreamstraight(PlainWithGuard):
             )
         return StreamOptions.build({**self._stream_defaults, **given, "stream_id": stream_id})
 
-    async def _session_for(self, stream: StreamOptions | None) -> AsyncStreamSession:
+    async def _session_for(
+        self, stream: StreamOptions | None, *, log_failure: bool = True
+    ) -> AsyncStreamSession:
         """A connected session: a new one for ``stream``, or the current stream's for None."""
         check_blocking_allowed(self)
         if stream is None:
             return await self._current_session()
-        return await self._open(stream)
+        return await self._open(stream, log_failure=log_failure)
 
-    async def _open(self, stream: StreamOptions) -> AsyncStreamSession:
+    async def _open(self, stream: StreamOptions, *, log_failure: bool = True) -> AsyncStreamSession:
         session = AsyncStreamSession(self.options, stream, on_close=self._forget)
+        session.machine.log_failure = log_failure
         with self._registry:
             other = self._sessions.get(stream.stream_id)
             if other is not None and other.live:
@@ -227,6 +239,20 @@ class AsyncStreamstraight(PlainWithGuard):
                 )
             return await self._connect_current(self._stream)
 
+    # -- start-up ------------------------------------------------------------------------
+
+    async def acheck(self) -> None:
+        """Check that the server answers and accepts the API key; raise if not.
+
+        Call it when the app starts (a FastAPI lifespan, Django's ``AppConfig.ready``), so a
+        wrong key or a server that is down stops the app at once instead of every stream
+        failing later. Raises :class:`AuthenticationError` for a rejected key and
+        :class:`ConnectError` for a server that cannot be reached or is not a Streamstraight
+        server.
+        """
+        check_blocking_allowed(self)
+        await check_server(self.options)
+
     # -- tokens --------------------------------------------------------------------------
 
     async def fetch_client_token(self) -> str:
@@ -259,6 +285,7 @@ class AsyncStreamstraight(PlainWithGuard):
                     "closing the client with %d tee stream(s) still running after %gs",
                     left,
                     tee_timeout,
+                    extra=FOR_A_PERSON,
                 )
         with self._registry:
             sessions = list(self._sessions.values())
@@ -277,6 +304,7 @@ class AsyncStreamstraight(PlainWithGuard):
                 "the process is exiting: finishing %d stream(s) still being written (up to %gs)",
                 max(len(self._tees), len(writing)),
                 timeout,
+                extra=FOR_A_PERSON,  # a person wonders why the process does not exit yet
             )
         left = await self._tees.wait(timeout)
         while writing and monotonic() < deadline:
@@ -287,9 +315,14 @@ class AsyncStreamstraight(PlainWithGuard):
                 "stream %r was still being written when the process exited; it was closed "
                 "without END and its readers will see it end as producer-disconnected",
                 session.stream.stream_id,
+                extra=FOR_A_PERSON,
             )
         if left:
-            logger.error("%d tee stream(s) did not finish before the process exited", left)
+            logger.error(
+                "%d tee stream(s) did not finish before the process exited",
+                left,
+                extra=FOR_A_PERSON,
+            )
         await self.aclose(tee_timeout=0)
 
     async def disconnect(self) -> None:

@@ -14,8 +14,16 @@ import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from .._core.errors import ConfigurationError, ReaderDetachedError
+from .._core.errors import (
+    ConfigurationError,
+    ReaderDetachedError,
+    StreamError,
+    StreamstraightServerError,
+    describe,
+    progress_text,
+)
 from .._core.options import StreamOptions
+from .._core.stderr_fallback import FOR_A_PERSON
 from .._shims._async import (
     AsyncEvent,
     AsyncQueue,
@@ -82,7 +90,7 @@ class AsyncTee(PlainForGuard):
         self.stream_id = stream.stream_id
         self._chunks = chunks
         self._buffer = buffer
-        self._writer = AsyncStreamWriter(client, stream)
+        self._writer = AsyncStreamWriter(client, stream, log_failure=False)  # logged here, once
         self._group = on_done
         self._to_reader = AsyncQueue(buffer + 1)  # + 1: room for the end marker
         self._to_server = AsyncQueue(buffer)
@@ -165,6 +173,7 @@ class AsyncTee(PlainForGuard):
                     "stream %r: the source raised %s; the stream ends with producer-error",
                     self.stream_id,
                     type(exc).__name__,
+                    extra=FOR_A_PERSON,
                 )
             self._give_reader(_Failed(exc))
             await self._to_server.put(_Failed(exc))
@@ -181,10 +190,11 @@ class AsyncTee(PlainForGuard):
             if self._source_error is None:
                 self._server_error = exc
                 logger.error(
-                    "stream %r: streaming to Streamstraight failed; the response goes on "
+                    "stream %r: streaming to Streamstraight failed; the response went on "
                     "without it: %s",
                     self.stream_id,
-                    exc,
+                    _without_stream_id(exc),
+                    extra=FOR_A_PERSON,
                 )
                 if not self._source_done:
                     await self._discard_rest()
@@ -240,6 +250,18 @@ class AsyncTee(PlainForGuard):
 
     async def _finished(self, timeout: float) -> bool:
         return await self._done.wait(timeout)
+
+
+def _without_stream_id(exc: BaseException) -> str:
+    """The error's text for a record that names the stream already."""
+    if not isinstance(exc, StreamstraightServerError):
+        return describe(exc)
+    text = (
+        f"[{exc.code}] {exc.message}" if isinstance(exc, StreamError) and exc.code else exc.message
+    )
+    if exc.sent is None or exc.confirmed is None:
+        return text
+    return f"{text}; {progress_text(exc.confirmed, exc.sent)}"
 
 
 class AsyncTeeGroup:

@@ -22,11 +22,19 @@ class AsyncStreamWriter(PlainWithGuard):
     ``producer-error``.
 
     ``stream`` None is the official SDK's "current stream" of the client (see ``connect()``).
+    ``log_failure`` False leaves logging the writer's failure to its owner (``tee()``).
     """
 
-    def __init__(self, client: AsyncStreamstraight, stream: StreamOptions | None) -> None:
+    def __init__(
+        self,
+        client: AsyncStreamstraight,
+        stream: StreamOptions | None,
+        *,
+        log_failure: bool = True,
+    ) -> None:
         self._client = client
         self._stream = stream
+        self._log_failure = log_failure
         self._session: AsyncStreamSession | None = None
         self._closed = False
 
@@ -61,7 +69,7 @@ class AsyncStreamWriter(PlainWithGuard):
             raise WriterClosedError("this writer is closed; open a new stream_writer()")
         session = self._session
         if session is None:
-            session = await self._client._session_for(self._stream)
+            session = await self._client._session_for(self._stream, log_failure=self._log_failure)
             self._session = session
         return session
 

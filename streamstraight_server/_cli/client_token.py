@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import time
 
 from .common import EXIT_OK, CliError, out
 from .credentials import credentials, fetch_token
@@ -16,7 +18,8 @@ def add_arguments(token: argparse.ArgumentParser) -> None:
     token.add_argument(
         "--decode",
         action="store_true",
-        help="print the token's claims as JSON instead (decoded WITHOUT verifying the signature)",
+        help="print JSON instead: the token, its claims (read WITHOUT verifying the signature), "
+        "when it expires and in how many seconds (default: off)",
     )
 
 
@@ -32,5 +35,11 @@ def run(args: argparse.Namespace) -> int:
         claims = token_claims(token)
     except StreamstraightTokenError as exc:
         raise CliError(str(exc)) from None
-    out(json.dumps(claims, indent=2, sort_keys=True))
+    decoded: dict[str, object] = {"token": token, "claims": claims, "signatureVerified": False}
+    expiry = claims.get("exp")
+    if isinstance(expiry, (int, float)) and not isinstance(expiry, bool):
+        moment = datetime.datetime.fromtimestamp(expiry, datetime.timezone.utc)
+        decoded["expiresAt"] = moment.isoformat().replace("+00:00", "Z")
+        decoded["expiresInSeconds"] = round(expiry - time.time())
+    out(json.dumps(decoded, indent=2, sort_keys=True))
     return EXIT_OK

@@ -6,6 +6,7 @@ import argparse
 import os
 
 from .common import ENV_API_KEY, ENV_BASE_URL, CliError, UsageError
+from .reach import unreachable
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -31,11 +32,20 @@ def credentials(args: argparse.Namespace) -> tuple[str, str]:
 
 
 def fetch_token(api_key: str, base_url: str) -> str:
-    from .. import ConfigurationError, StreamstraightServerError, fetch_client_token_sync
+    from .. import (
+        ConfigurationError,
+        StreamstraightServerError,
+        StreamstraightTokenError,
+        fetch_client_token_sync,
+    )
 
     try:
         return fetch_client_token_sync(api_key=api_key, base_url=base_url)
     except ConfigurationError as exc:
         raise UsageError(str(exc)) from None
+    except StreamstraightTokenError as exc:
+        if exc.status is None:
+            raise CliError(unreachable(base_url, exc.message)) from None
+        raise CliError(f"could not get a client token from {base_url}: {exc}") from None
     except StreamstraightServerError as exc:
         raise CliError(f"could not get a client token from {base_url}: {exc}") from None

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import enum
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 from .arg_types import (
@@ -19,6 +21,7 @@ from .arg_types import (
     seconds,
 )
 from .common import ENV_API_KEY, ENV_BASE_URL, EXIT_OK, CliError, UsageError, out
+from .kept_key import kept_key_path, load_or_create
 
 HELP = "run the local Streamstraight-compatible server"
 DESCRIPTION = (
@@ -31,21 +34,43 @@ DESCRIPTION = (
 
 
 def add_arguments(dev: argparse.ArgumentParser) -> None:
-    dev.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    dev.add_argument("--port", type=port, default=8787, help="port, 0 for any (default: 8787)")
+    from ..devserver import DevServerConfig, Faults
+
+    settings, faults = DevServerConfig(), Faults()
+    dev.add_argument("--host", default=settings.host, help="address to bind (default: %(default)s)")
     dev.add_argument(
+        "--port", type=port, default=8787, help="port, 0 for any free one (default: %(default)s)"
+    )
+    keys = dev.add_mutually_exclusive_group()
+    keys.add_argument(
         "--api-key",
         metavar="KEY",
         help=(
-            "the key producers must present (default: a new random key, printed at start; "
+            "the key producers must present (default: a new random key at each start, printed; "
             f"${ENV_API_KEY} is never used, so a production key in your shell stays out of it)"
         ),
+    )
+    keys.add_argument(
+        "--keep-key",
+        action="store_true",
+        help=(
+            "keep one API key (and the secrets of client tokens and the viewer) across restarts, "
+            "in a file of your own (~/.config/streamstraight/dev-server.json), so a restart does "
+            "not lock out a running app (default: off, a new key at each start)"
+        ),
+    )
+    dev.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print only the banner, not a line per connection, refusal and stream end "
+        "(default: off)",
     )
     dev.add_argument(
         "--max-chunk-bytes",
         type=positive_int,
+        default=settings.max_chunk_bytes,
         metavar="N",
-        help="largest chunk accepted, in bytes of UTF-8 (default: 1048576)",
+        help="largest chunk accepted, in bytes of UTF-8 (default: %(default)s)",
     )
     dev.add_argument(
         "--allowed-host",
@@ -55,7 +80,7 @@ def add_arguments(dev: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help=(
             "also answer requests whose Host is NAME (.NAME: and its subdomains); "
-            "repeatable. Loopback names and addresses are always allowed"
+            "repeatable (default: loopback names and addresses only)"
         ),
     )
     dev.add_argument(
@@ -66,82 +91,95 @@ def add_arguments(dev: argparse.ArgumentParser) -> None:
         metavar="ORIGIN",
         help=(
             "also allow Socket.IO requests from this browser origin (https://app.example:3000); "
-            "repeatable. Loopback origins are always allowed"
+            "repeatable (default: loopback origins only)"
         ),
     )
-    dev.add_argument("--token-ttl", type=positive_seconds, metavar="S", help="client token life")
-    dev.add_argument("--retention", type=positive_seconds, metavar="S", help="ended stream life")
+    dev.add_argument(
+        "--token-ttl",
+        type=positive_seconds,
+        default=settings.token_ttl,
+        metavar="S",
+        help="lifetime of a client token, in seconds (default: %(default)g)",
+    )
+    dev.add_argument(
+        "--retention",
+        type=positive_seconds,
+        default=settings.retention,
+        metavar="S",
+        help="how long an ended stream is kept, in seconds (default: %(default)g)",
+    )
     dev.add_argument(
         "--producer-grace",
         type=seconds,
+        default=settings.producer_grace,
         metavar="S",
-        help="how long a dropped producer may resume before the stream ends",
+        help="how long a dropped producer may resume before the stream ends "
+        "producer-disconnected (default: %(default)g)",
     )
     dev.add_argument(
         "--consumer-wait",
         type=seconds,
+        default=settings.consumer_wait,
         metavar="S",
-        help="how long a consumer waits for a stream that does not exist yet",
+        help="how long a consumer waits for a stream that does not exist yet before it gets "
+        "not-found (default: %(default)g)",
     )
     dev.add_argument(
         "--inactivity-timeout",
         type=positive_seconds,
+        default=settings.inactivity_timeout,
         metavar="S",
-        help="end a stream whose producer sends nothing for this long",
+        help="end a stream whose producer sends nothing for this long (default: %(default)g)",
     )
-    faults = dev.add_argument_group("fault injection")
-    faults.add_argument(
+    group = dev.add_argument_group("fault injection")
+    group.add_argument(
         "--refuse-connections",
         type=non_negative_int,
-        default=0,
+        default=faults.refuse_connections,
         metavar="N",
-        help="refuse the next N producer handshakes",
+        help="refuse the next N producer handshakes (default: %(default)s)",
     )
-    faults.add_argument(
+    group.add_argument(
         "--drop-after-chunks",
         type=non_negative_int,
         metavar="N",
-        help="drop a producer's connection after N chunks (once)",
+        help="drop a producer's connection after N chunks, once (default: never)",
     )
-    faults.add_argument(
-        "--ack-delay", type=seconds, default=0.0, metavar="S", help="delay every chunk ack"
+    group.add_argument(
+        "--ack-delay",
+        type=seconds,
+        default=faults.ack_delay,
+        metavar="S",
+        help="delay every chunk ack by S seconds (default: %(default)g)",
     )
-    faults.add_argument("--withhold-acks", action="store_true", help="never ack chunks")
-    faults.add_argument("--withhold-end-ack", action="store_true", help="never answer END")
-    faults.add_argument(
+    group.add_argument(
+        "--withhold-acks", action="store_true", help="never ack chunks (default: off)"
+    )
+    group.add_argument(
+        "--withhold-end-ack", action="store_true", help="never answer END (default: off)"
+    )
+    group.add_argument(
         "--error-after-chunks",
         type=non_negative_int,
         metavar="N",
-        help="after N chunks send stream:error and end the stream (once)",
+        help="after N chunks send stream:error and end the stream, once (default: never)",
     )
-    faults.add_argument(
+    group.add_argument(
         "--error-code",
-        default="internal",
+        default=faults.error_code,
         metavar="CODE",
-        help="code of that stream:error (default: internal)",
+        help="code of that stream:error (default: %(default)s)",
     )
-    faults.add_argument(
+    group.add_argument(
         "--echo-credentials",
         action="store_true",
-        help="quote the Authorization header or token it got in refusals and errors",
+        help="quote the Authorization header or token it got in refusals and errors (default: off)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     from ..devserver import DevServerConfig, Faults
 
-    settings: dict[str, Any] = {}
-    for name in (
-        "token_ttl",
-        "retention",
-        "producer_grace",
-        "consumer_wait",
-        "inactivity_timeout",
-        "max_chunk_bytes",
-    ):
-        value = getattr(args, name)
-        if value is not None:
-            settings[name] = value
     api_key = args.api_key
     if api_key is not None and (
         not api_key.strip() or any(c.isspace() or not c.isprintable() for c in api_key)
@@ -168,9 +206,41 @@ def run(args: argparse.Namespace) -> int:
         allowed_hosts=tuple(args.allowed_host),
         cors_origins=tuple(args.cors_origin),
         faults=faults,
-        **settings,
+        token_ttl=args.token_ttl,
+        retention=args.retention,
+        producer_grace=args.producer_grace,
+        consumer_wait=args.consumer_wait,
+        inactivity_timeout=args.inactivity_timeout,
+        max_chunk_bytes=args.max_chunk_bytes,
     )
-    return asyncio.run(_serve(config))
+    key_source = KeySource.GIVEN if api_key is not None else KeySource.NEW
+    kept_at: Path | None = None
+    if args.keep_key:
+        kept_at = kept_key_path()
+        kept, _ = load_or_create(kept_at)
+        config.api_key, config.jwt_secret = kept.api_key, kept.jwt_secret
+        config.viewer_token = kept.viewer_token
+        key_source = KeySource.KEPT
+    return asyncio.run(_serve(config, key_source, kept_at, quiet=args.quiet))
+
+
+class KeySource(enum.Enum):
+    NEW = "made at this start"
+    KEPT = "kept in a file"
+    GIVEN = "given with --api-key"
+
+
+def key_advice(source: KeySource, kept_at: Path | None) -> str:
+    """What to tell a person whose app brought a key this server does not know."""
+    if source is KeySource.KEPT:
+        return f"The app must use the key kept in {kept_at} (the export line above)."
+    if source is KeySource.GIVEN:
+        return "The app must use the key given with --api-key."
+    return (
+        "streamstraight dev makes a new key at each start: export the STREAMSTRAIGHT_API_KEY "
+        "line printed above where the app runs and restart it, or run `streamstraight dev "
+        "--keep-key` to keep one key across restarts."
+    )
 
 
 def _active_faults(faults: Any) -> list[str]:
@@ -186,8 +256,9 @@ def _active_faults(faults: Any) -> list[str]:
     ]
 
 
-async def _serve(config: Any) -> int:
+async def _serve(config: Any, key_source: KeySource, kept_at: Path | None, *, quiet: bool) -> int:
     from ..devserver import DevServer
+    from ..devserver.narration import Narrator
 
     server = DevServer(config)
     try:
@@ -206,27 +277,9 @@ async def _serve(config: Any) -> int:
         except (NotImplementedError, RuntimeError):  # pragma: no cover - not on POSIX
             pass
     try:
-        url = server.base_url
-        out(f"Streamstraight dev server listening on {url}")
-        out(f"  viewer:  {server.viewer_url}")
-        out(f"  export {ENV_BASE_URL}={url}")
-        if config.api_key is None:
-            out(f"  export {ENV_API_KEY}={server.api_key}")
-        else:
-            # a key we did not make may be a real one: say where it came from, never print it
-            out("  API key: the one given with --api-key (not printed)")
-        if config.api_key is None and os.environ.get(ENV_API_KEY):
-            out(f"  note: {ENV_API_KEY} in this shell is not used; export the line above")
-        if config.allowed_hosts:
-            out("  allowed hosts: loopback, " + ", ".join(config.allowed_hosts))
-        if config.cors_origins:
-            out("  CORS origins: loopback, " + ", ".join(config.cors_origins))
-        active = _active_faults(config.faults)
-        if active:
-            out("  faults:  " + ", ".join(active))
-        if config.host not in ("127.0.0.1", "localhost", "::1"):
-            out(f"warning: listening on {config.host} without TLS; use it on trusted networks")
-        out("Press Ctrl-C to stop.")
+        _banner(server, config, key_source, kept_at, quiet=quiet)
+        if not quiet:
+            server.add_listener(Narrator(out, key_advice=key_advice(key_source, kept_at)))
         await stop.wait()
     finally:
         for sig in installed:
@@ -234,3 +287,37 @@ async def _serve(config: Any) -> int:
         await server.stop()
     out("dev server stopped", sys.stderr)
     return EXIT_OK
+
+
+def _banner(
+    server: Any, config: Any, key_source: KeySource, kept_at: Path | None, *, quiet: bool
+) -> None:
+    url = server.base_url
+    out(f"Streamstraight dev server listening on {url}")
+    out(f"  viewer:  {server.viewer_url}")
+    out(f"  export {ENV_BASE_URL}={url}")
+    if key_source is KeySource.GIVEN:
+        # a key we did not make may be a real one: say where it came from, never print it
+        out("  API key: the one given with --api-key (not printed)")
+    else:
+        out(f"  export {ENV_API_KEY}={server.api_key}")
+    if key_source is KeySource.KEPT:
+        out(f"  the key is kept in {kept_at}: the same at every start with --keep-key")
+    elif key_source is KeySource.NEW:
+        out("  the key is new at each start; --keep-key keeps one across restarts")
+    shell_key = os.environ.get(ENV_API_KEY, "").strip()
+    if key_source is not KeySource.GIVEN and shell_key and shell_key != server.api_key:
+        out(f"  note: {ENV_API_KEY} in this shell is not used; export the line above")
+    if config.allowed_hosts:
+        out("  allowed hosts: loopback, " + ", ".join(config.allowed_hosts))
+    if config.cors_origins:
+        out("  CORS origins: loopback, " + ", ".join(config.cors_origins))
+    active = _active_faults(config.faults)
+    if active:
+        out("  faults:  " + ", ".join(active))
+    if config.host not in ("127.0.0.1", "localhost", "::1"):
+        out(f"warning: listening on {config.host} without TLS; use it on trusted networks")
+    if quiet:
+        out("Press Ctrl-C to stop.")
+    else:
+        out("Press Ctrl-C to stop. Connections, refusals and stream ends follow (--quiet: off).")

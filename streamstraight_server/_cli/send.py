@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from .common import EXIT_INTERRUPTED, EXIT_OK, CliError, UsageError, out
 from .credentials import credentials
+from .reach import nothing_listens
 
 HELP = "send stdin as a stream, one chunk per line"
 DESCRIPTION = (
@@ -56,6 +57,7 @@ def _chunks(stream: TextIO, as_json: bool) -> Iterator[Any]:
 def run(args: argparse.Namespace) -> int:
     from .. import (
         ConfigurationError,
+        ConnectError,
         HandshakeRejectedError,
         Streamstraight,
         StreamstraightServerError,
@@ -78,8 +80,9 @@ def run(args: argparse.Namespace) -> int:
     except ConfigurationError as exc:
         raise UsageError(str(exc)) from None
     except HandshakeRejectedError as exc:
-        hint = " (send --overwrite replaces it)" if exc.code == "stream-ended" else ""
-        raise CliError(str(exc) + hint) from None
+        raise CliError(_refusal(args.stream_id, exc)) from None
+    except ConnectError as exc:
+        raise CliError(nothing_listens(base_url) or str(exc)) from None
     except StreamstraightServerError as exc:
         raise CliError(str(exc)) from None
     except UsageError as exc:
@@ -96,3 +99,15 @@ def run(args: argparse.Namespace) -> int:
     summary = "all confirmed" if count else "stream ended"
     out(f"sent {count} {noun}, {summary}", sys.stderr)
     return EXIT_OK
+
+
+def _refusal(stream_id: str, exc: Any) -> str:
+    """A refused stream in the command's terms: the server's words, then one piece of advice."""
+    said = str(exc.details.get("message") or exc.message).rstrip(". ")
+    advice = {
+        "stream-ended": "send --overwrite replaces it, or use another stream id",
+        "stream-busy": "another producer is writing it; wait for it to end, or use another id",
+    }.get(exc.code)
+    if advice is None:
+        return str(exc)
+    return f"the server refused stream {stream_id!r}: {said}; {advice}"

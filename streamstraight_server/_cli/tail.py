@@ -10,6 +10,7 @@ import sys
 from .arg_types import non_negative_int, positive_seconds
 from .common import EXIT_FAILURE, EXIT_OK, PROG, CliError, out
 from .credentials import credentials, fetch_token
+from .usage import closest
 
 HELP = "print a stream's chunks, from the first, until it ends"
 DESCRIPTION = (
@@ -43,17 +44,49 @@ def _printable(data: str, raw: bool) -> str:
     return value if isinstance(value, str) else data
 
 
+#: without a stream listing (the hosted service), say after this long that nothing came yet
+QUIET_HINT_AFTER = 2.0
+
+
 def run(args: argparse.Namespace) -> int:
     api_key, base_url = credentials(args)
     token = fetch_token(api_key, base_url)
-    reason = asyncio.run(_tail(base_url, token, args))
+    held = _stream_ids(api_key, base_url)
+    if held is not None and args.stream_id not in held:
+        guess = closest(args.stream_id, held)
+        meant = f" (did you mean {guess!r}?)" if guess else ""
+        out(
+            f"waiting for stream {args.stream_id!r}: the server has no such stream yet{meant}; "
+            "it answers not-found if no producer starts it soon (`streamstraight ls` lists "
+            "the streams)",
+            sys.stderr,
+        )
+    reason = asyncio.run(_tail(base_url, token, args, hint=held is None))
     if reason == "completed":
         return EXIT_OK
-    out(f"{PROG}: stream {args.stream_id!r} ended: {reason}", sys.stderr)
+    if reason == "not-found":
+        out(
+            f"{PROG}: stream {args.stream_id!r} ended: not-found (no producer started it while "
+            "the server waited; check the id)",
+            sys.stderr,
+        )
+    else:
+        out(f"{PROG}: stream {args.stream_id!r} ended: {reason}", sys.stderr)
     return EXIT_FAILURE
 
 
-async def _tail(base_url: str, token: str, args: argparse.Namespace) -> str:
+def _stream_ids(api_key: str, base_url: str) -> list[str] | None:
+    """The ids of the streams the server holds; None when it has no listing to ask."""
+    from .list_streams import fetch_streams
+
+    try:
+        streams = fetch_streams(api_key, base_url)
+    except CliError:
+        return None
+    return [str(stream.get("streamId")) for stream in streams]
+
+
+async def _tail(base_url: str, token: str, args: argparse.Namespace, *, hint: bool) -> str:
     from ..devserver.consumer import ConsumerError, iter_stream
 
     ended: list[str] = []
@@ -65,8 +98,19 @@ async def _tail(base_url: str, token: str, args: argparse.Namespace) -> str:
         timeout=args.timeout,
         on_end=lambda reason, last_seq: ended.append(reason),
     )
+    quiet = None
+    if hint:
+        quiet = asyncio.get_running_loop().call_later(
+            QUIET_HINT_AFTER,
+            out,
+            f"no chunk of stream {args.stream_id!r} after {QUIET_HINT_AFTER:g}s: it may not "
+            "have started yet, or its id may be mistyped; still waiting",
+            sys.stderr,
+        )
     try:
         async for _seq, data in stream:
+            if quiet is not None:
+                quiet.cancel()
             out(_printable(data, args.raw))
     except ConsumerError as exc:
         detail = f"[{exc.code}] {exc.message}" if exc.code else exc.message
@@ -76,5 +120,7 @@ async def _tail(base_url: str, token: str, args: argparse.Namespace) -> str:
             f"nothing arrived on stream {args.stream_id!r} for {args.timeout:g}s; giving up"
         ) from None
     finally:
+        if quiet is not None:
+            quiet.cancel()
         await stream.aclose()
     return ended[0] if ended else "unknown"

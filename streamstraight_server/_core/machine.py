@@ -50,6 +50,7 @@ from .errors import (
 from .options import ServerOptions
 from .protocol import EndPayload, ProducerEndReason, last_seq_for
 from .redact import scrub
+from .stderr_fallback import FOR_A_PERSON
 
 logger = logging.getLogger("streamstraight_server")
 
@@ -145,6 +146,8 @@ class StreamMachine:
         #: while a writer waits, an ack wakes it only once this seq is confirmed
         self.wake_at = -1
         self._last_beat_sent = 0
+        #: False when the owner reports the failure itself (a tee), so that it is logged once
+        self.log_failure = True
 
     def __repr__(self) -> str:
         window = self.window
@@ -175,7 +178,8 @@ class StreamMachine:
         self.error = self._progress(error)
         self.state = State.FAILED
         self._actions.clear()
-        logger.error("%s", self.error)
+        if self.log_failure:
+            logger.error("%s", self.error, extra=FOR_A_PERSON)
 
     def raise_if_failed(self) -> None:
         if self.error is not None:

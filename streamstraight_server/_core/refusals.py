@@ -8,6 +8,15 @@ from .errors import AuthenticationError, HandshakeRejectedError, StreamstraightS
 
 _AUTH_WORDS = ("unauthorized", "unauthorised", "api key", "api_key", "forbidden", "invalid key")
 
+#: one sentence of advice per refusal that retrying cannot fix; the server's words say what
+#: happened, and carry no advice of ours
+_ADVICE = {
+    "stream-ended": "Give each answer a new stream_id, or pass overwrite_existing_stream=True "
+    "to replace the stream",
+    "stream-busy": "Wait until the producer writing it has ended, or use another stream_id",
+    "bad-request": "The handshake was malformed: this is a bug, please report it",
+}
+
 
 def classify_refusal(
     message: str, data: dict[str, Any], http_status: int | None, *, resuming: bool
@@ -15,6 +24,7 @@ def classify_refusal(
     """The error to raise at once for a refused handshake, or None when a retry may help."""
     code = data.get("code") if isinstance(data.get("code"), str) else None
     lowered = message.lower()
+    message = message.rstrip(". ")
     if (
         http_status in (401, 403)
         or code == "unauthorized"
@@ -22,19 +32,13 @@ def classify_refusal(
     ):
         return AuthenticationError(
             f"the server rejected the API key: {message}. Check STREAMSTRAIGHT_API_KEY "
-            "or the api_key option; retrying would not help"
+            "or the api_key option"
         )
     if code == "stream-busy" and resuming:
         return None  # the server may not have noticed yet that our old connection is gone
-    if code in ("bad-request", "stream-busy", "stream-ended"):
-        hint = {
-            "bad-request": "the handshake was malformed; this is a bug, please report it",
-            "stream-busy": "another producer is writing this stream right now",
-            "stream-ended": "pass overwrite_existing_stream=True to replace it, or use a new "
-            "stream_id",
-        }[code]
+    if code in _ADVICE:
         return HandshakeRejectedError(
-            f"the server refused the stream: {message} ({hint})", code=code, details=data
+            f"the server refused the stream: {message}. {_ADVICE[code]}", code=code, details=data
         )
     if http_status is not None and 400 <= http_status < 500 and http_status != 429:
         return HandshakeRejectedError(

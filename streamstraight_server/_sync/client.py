@@ -12,6 +12,7 @@ from typing import Any
 from .._core.errors import ConfigurationError, StreamBusyError, WriterClosedError
 from .._core.machine import State
 from .._core.options import ServerOptions, StreamOptions, split_options
+from .._core.stderr_fallback import FOR_A_PERSON
 from .._core.tokens import TokenCache
 from .._shims._sync import (
     AnyIterable,
@@ -24,6 +25,7 @@ from .._shims._sync import (
     monotonic,
     sleep,
 )
+from .check import check_server
 from .session import StreamSession
 from .tee import DEFAULT_TEE_BUFFER, Tee, TeeGroup
 from .tokens import request_client_token
@@ -114,13 +116,14 @@ class Streamstraight(PlainWithGuard):
     def tee(
         self,
         source: AnyIterable,
+        stream_id: str | None = None,
         *,
-        stream_id: str,
         buffer: int = DEFAULT_TEE_BUFFER,
         **stream_options: Any,
     ) -> Tee:
         """Stream ``source`` to Streamstraight in the background and return an iterator over
-        the same chunks, for the HTTP response.
+        the same chunks, for the HTTP response. ``stream_id`` defaults to the client's, as
+        with ``stream()``.
 
         The source is read to its end and the stream ends ``completed`` even when the HTTP
         client goes away; a Streamstraight failure is logged once and never breaks the
@@ -129,9 +132,15 @@ class Streamstraight(PlainWithGuard):
         that falls more than ``buffer`` chunks behind is detached (:class:`ReaderDetachedError`)
         instead of holding the source back. Closing the client waits for running tees.
         """
-        chunks = iterate(source)
-        stream = self._stream_options(stream_id, stream_options)
-        return Tee(self, chunks, stream, buffer, self._tees)
+        if stream_id is None and not stream_options:
+            if self._stream is None:
+                raise ConfigurationError(
+                    "no stream to write: pass stream_id=... to tee() or to the client"
+                )
+            stream = self._stream
+        else:
+            stream = self._stream_options(stream_id, stream_options)
+        return Tee(self, iterate(source), stream, buffer, self._tees)
 
     def _stream_options(self, stream_id: str | None, given: Mapping[str, Any]) -> StreamOptions:
         if stream_id is None:
@@ -141,15 +150,18 @@ class Streamstraight(PlainWithGuard):
             )
         return StreamOptions.build({**self._stream_defaults, **given, "stream_id": stream_id})
 
-    def _session_for(self, stream: StreamOptions | None) -> StreamSession:
+    def _session_for(
+        self, stream: StreamOptions | None, *, log_failure: bool = True
+    ) -> StreamSession:
         """A connected session: a new one for ``stream``, or the current stream's for None."""
         check_blocking_allowed(self)
         if stream is None:
             return self._current_session()
-        return self._open(stream)
+        return self._open(stream, log_failure=log_failure)
 
-    def _open(self, stream: StreamOptions) -> StreamSession:
+    def _open(self, stream: StreamOptions, *, log_failure: bool = True) -> StreamSession:
         session = StreamSession(self.options, stream, on_close=self._forget)
+        session.machine.log_failure = log_failure
         with self._registry:
             other = self._sessions.get(stream.stream_id)
             if other is not None and other.live:
@@ -226,6 +238,20 @@ class Streamstraight(PlainWithGuard):
                 )
             return self._connect_current(self._stream)
 
+    # -- start-up ------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Check that the server answers and accepts the API key; raise if not.
+
+        Call it when the app starts (a FastAPI lifespan, Django's ``AppConfig.ready``), so a
+        wrong key or a server that is down stops the app at once instead of every stream
+        failing later. Raises :class:`AuthenticationError` for a rejected key and
+        :class:`ConnectError` for a server that cannot be reached or is not a Streamstraight
+        server.
+        """
+        check_blocking_allowed(self)
+        check_server(self.options)
+
     # -- tokens --------------------------------------------------------------------------
 
     def fetch_client_token(self) -> str:
@@ -258,6 +284,7 @@ class Streamstraight(PlainWithGuard):
                     "closing the client with %d tee stream(s) still running after %gs",
                     left,
                     tee_timeout,
+                    extra=FOR_A_PERSON,
                 )
         with self._registry:
             sessions = list(self._sessions.values())
@@ -276,6 +303,7 @@ class Streamstraight(PlainWithGuard):
                 "the process is exiting: finishing %d stream(s) still being written (up to %gs)",
                 max(len(self._tees), len(writing)),
                 timeout,
+                extra=FOR_A_PERSON,  # a person wonders why the process does not exit yet
             )
         left = self._tees.wait(timeout)
         while writing and monotonic() < deadline:
@@ -286,9 +314,14 @@ class Streamstraight(PlainWithGuard):
                 "stream %r was still being written when the process exited; it was closed "
                 "without END and its readers will see it end as producer-disconnected",
                 session.stream.stream_id,
+                extra=FOR_A_PERSON,
             )
         if left:
-            logger.error("%d tee stream(s) did not finish before the process exited", left)
+            logger.error(
+                "%d tee stream(s) did not finish before the process exited",
+                left,
+                extra=FOR_A_PERSON,
+            )
         self.close(tee_timeout=0)
 
     def disconnect(self) -> None:

@@ -1,7 +1,9 @@
 """A local Streamstraight-compatible server for development and tests.
 
 Public API: ``DevServer`` (asyncio), ``ThreadedDevServer`` (background thread), ``DevServerConfig``,
-``Faults``, ``StreamSnapshot``, ``StoredChunk``; the consumer client lives in ``.consumer``.
+``Faults``, ``StreamSnapshot``, ``StoredChunk``; the consumer client lives in ``.consumer``, and
+``.narration`` turns what the server does (``add_listener``) into the lines ``streamstraight dev``
+prints.
 """
 
 from .config import DevServerConfig, Faults

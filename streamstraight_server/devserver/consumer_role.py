@@ -55,12 +55,28 @@ class ConsumerRole(Role):
         session.task = self.connections.spawn(self._serve(session, from_seq))
 
     async def _serve(self, session: ConsumerSession, from_seq: int) -> None:
-        state = await self._wait_for_stream(session.stream_id)
+        stream_id = session.stream_id
+        waiting = self.store.get(stream_id) is None
+        self.store.report(
+            "consumer-connected",
+            stream_id,
+            fromSeq=from_seq,
+            waiting=waiting,
+            wait=self.config.consumer_wait,
+        )
+        state = await self._wait_for_stream(stream_id)
         if state is None:
+            self.store.report("consumer-not-found", stream_id, wait=self.config.consumer_wait)
             end: StreamEndPayload = {"reason": "not-found", "lastSeq": 0}
             await self.sio.emit(EV_STREAM_END, end, to=session.sid)
             return
-        await self._replay_and_tail(session.sid, state, from_seq)
+        state.consumers += 1
+        self.store.touched(state)
+        try:
+            await self._replay_and_tail(session.sid, state, from_seq)
+        finally:
+            state.consumers -= 1
+            self.store.touched(state)
 
     async def _wait_for_stream(self, stream_id: str) -> StreamState | None:
         """The stream, once it exists; None when it does not within ``consumer_wait``."""

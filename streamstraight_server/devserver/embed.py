@@ -6,7 +6,7 @@ import asyncio
 import secrets
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -16,6 +16,9 @@ from .store import Store, StreamSnapshot
 from .tokens import TokenIssuer
 
 T = TypeVar("T")
+
+#: receives every event of the store: ``{"type": "stream" | "chunk" | "dropped" | "activity", ...}``
+Listener = Callable[[dict[str, Any]], None]
 
 
 def _make_config(config: DevServerConfig | None, kwargs: dict[str, Any]) -> DevServerConfig:
@@ -99,6 +102,16 @@ class DevServer:
 
     def stream_ids(self) -> list[str]:
         return list(self._store.streams)
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener`` on the server's event loop with every event: streams created and
+        changed, chunks, and ``activity`` (connections, refusals, ends, faults; see
+        ``narration``). A listener must return at once and not raise."""
+        self._store.listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        if listener in self._store.listeners:
+            self._store.listeners.remove(listener)
 
     def drop(self, *stream_ids: str) -> None:
         """Forget these streams, as if their retention had run out."""
@@ -261,6 +274,14 @@ class ThreadedDevServer:
             self._server.drop(*stream_ids)
 
         self._call(forget(), timeout=10)
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener`` with every event of the store, on the server's thread (see
+        ``DevServer.add_listener``)."""
+        self._server.add_listener(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        self._server.remove_listener(listener)
 
     def wait_for_end(self, stream_id: str, timeout: float = 10.0) -> StreamSnapshot:
         return self._call(self._server.wait_for_end(stream_id, timeout), timeout=timeout + 5)

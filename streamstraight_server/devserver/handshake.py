@@ -25,7 +25,8 @@ class Refused(socketio.exceptions.ConnectionRefusedError):  # type: ignore[misc]
     """Refuse a handshake: CONNECT_ERROR data ``{"message", "code"[, "retryInMs"]}``.
 
     python-socketio turns a single positional argument into ``{"message": str(arg)}``, so the
-    payload is set directly instead.
+    payload is set directly instead. ``detail`` is what the narration may print: the message
+    without anything the client sent (the ``echo_credentials`` fault quotes credentials).
     """
 
     def __init__(
@@ -34,12 +35,16 @@ class Refused(socketio.exceptions.ConnectionRefusedError):  # type: ignore[misc]
         code: str,
         retry_in_ms: int | None = None,
         extra: dict[str, Any] | None = None,
+        *,
+        detail: str | None = None,
     ) -> None:
         super().__init__(message)
         args: dict[str, Any] = {"message": message, "code": code, **(extra or {})}
         if retry_in_ms is not None:
             args["retryInMs"] = retry_in_ms
         self.error_args = args
+        self.code = code
+        self.detail = message if detail is None else detail
 
 
 def bearer_matches(authorization: object, secret: str) -> bool:
@@ -47,6 +52,16 @@ def bearer_matches(authorization: object, secret: str) -> bool:
     if not isinstance(authorization, str) or not authorization.startswith("Bearer "):
         return False
     return secrets.compare_digest(authorization[7:].strip().encode(), secret.encode())
+
+
+#: a producer's or a token request's key is not the server's
+WRONG_KEY = "invalid or missing API key"
+#: said with it when the key was made for this run of the server
+NEW_KEY_EACH_START = "this server makes a new API key each time it starts"
+
+
+def wrong_key_message(key_made_this_run: bool) -> str:
+    return f"{WRONG_KEY} ({NEW_KEY_EACH_START})" if key_made_this_run else WRONG_KEY
 
 
 def api_key_ok(authorization: object, api_key: str) -> bool:
@@ -68,7 +83,12 @@ def stream_id_problem(stream_id: object) -> str | None:
 
 
 def check_producer(
-    environ: dict[str, Any], auth: Any, api_key: str, *, echo: bool = False
+    environ: dict[str, Any],
+    auth: Any,
+    api_key: str,
+    *,
+    echo: bool = False,
+    key_made_this_run: bool = False,
 ) -> tuple[str, bool]:
     """A producer's stream id and ``overwriteExistingStream``, or ``Refused``.
 
@@ -76,8 +96,9 @@ def check_producer(
     """
     authorization = environ.get("HTTP_AUTHORIZATION")
     if not api_key_ok(authorization, api_key):
+        message = wrong_key_message(key_made_this_run)
         quoted = f" (got Authorization: {authorization})" if echo else ""
-        raise Refused("invalid or missing API key" + quoted, "unauthorized")
+        raise Refused(message + quoted, "unauthorized", detail=message)
     if not isinstance(auth, dict):
         raise Refused("missing auth payload", "bad-request")
     role = auth.get("role")
@@ -98,7 +119,8 @@ def check_consumer(auth: dict[str, Any], issuer: TokenIssuer, *, echo: bool = Fa
         issuer.verify(auth.get("token"))
     except TokenError as exc:
         quoted = f" (got token {auth.get('token')})" if echo else ""
-        raise Refused(f"consumer token rejected: {exc}{quoted}", "unauthorized") from exc
+        message = f"consumer token rejected: {exc}"
+        raise Refused(message + quoted, "unauthorized", detail=message) from exc
     return _version_and_stream_id(auth)
 
 

@@ -1,5 +1,8 @@
 """The producer side of a run: claiming a stream, chunks, END, heartbeats, acks and the timers
 that end a stream whose producer went quiet or did not come back. Injected faults apply here.
+
+What happens is reported to the store's listeners (``Store.report``): connections, resumes,
+drops and faults as they fire; the narration of ``streamstraight dev`` prints them.
 """
 
 from __future__ import annotations
@@ -34,13 +37,19 @@ def _is_int(value: object) -> bool:
 @dataclass(eq=False)
 class ProducerRole(Role):
     api_key: str
+    #: the key was made for this run (not given): a refusal says that keys change per start
+    key_made_this_run: bool = False
 
     # handshake
 
     def connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
         faults = self.config.faults
         stream_id, overwrite = check_producer(
-            environ, auth, self.api_key, echo=faults.echo_credentials
+            environ,
+            auth,
+            self.api_key,
+            echo=faults.echo_credentials,
+            key_made_this_run=self.key_made_this_run,
         )
         if faults.refuse_connections > 0:
             faults.refuse_connections -= 1
@@ -48,12 +57,23 @@ class ProducerRole(Role):
                 "injected fault: connection refused by the dev server",
                 "internal",
                 INJECTED_RETRY_MS,
+                detail=f"injected fault (--refuse-connections, {faults.refuse_connections} left)",
             )
+        replaced = overwrite and self.store.get(stream_id) is not None
         state = self._claim_stream(stream_id, overwrite)
         state.producer_sid = sid
         state.producer_connections += 1
         state.last_activity = time.monotonic()
         state.disconnected_at = None
+        resumed = state.producer_connections > 1
+        state.mark("resumed" if resumed else "connected", chunks=len(state.chunks))
+        self.store.report(
+            "producer-connected",
+            stream_id,
+            connection=state.producer_connections,
+            chunks=len(state.chunks),
+            replaced=replaced,
+        )
         self.store.touched(state)
         session = ProducerSession(sid, state, str(environ.get("HTTP_AUTHORIZATION", "")))
         session.ack_task = self.connections.spawn(self._ack_loop(session))
@@ -78,9 +98,10 @@ class ProducerRole(Role):
             return self.store.create(stream_id)
         if state.ended:
             # lastSeq and endReason (our addition) let a producer whose END answer was lost
-            # see that the stream it is resuming ended with its own END and every chunk
+            # see that the stream it is resuming ended with its own END and every chunk. The
+            # message states the fact; what to do is for each client to say in its own terms.
             raise Refused(
-                f"stream {stream_id!r} has ended; set overwriteExistingStream to replace it",
+                f"stream {stream_id!r} has ended ({state.end_reason})",
                 "stream-ended",
                 extra={
                     "lastSeq": state.chunks[-1].seq if state.chunks else None,
@@ -119,6 +140,13 @@ class ProducerRole(Role):
             state.producer_sid = None
             if not state.ended:
                 state.disconnected_at = time.monotonic()
+                state.mark("dropped", chunks=len(state.chunks))
+                self.store.report(
+                    "producer-disconnected",
+                    state.stream_id,
+                    chunks=len(state.chunks),
+                    grace=self.config.producer_grace,
+                )
             self.store.touched(state)
 
     def release_all(self) -> None:
@@ -178,16 +206,28 @@ class ProducerRole(Role):
                 sid, stream_error(f"seq gap: expected seq {expected}, got {seq}", "seq-gap")
             )
             return
-        chunk = state.chunks[seq] if seq < expected else self.store.append(state, data)
+        chunk = state.chunks[seq] if seq < expected else self.store.append(state, data, size)
         session.received += 1
         faults = self.config.faults
         if faults.drop_after_chunks is not None and session.received >= faults.drop_after_chunks:
+            self._fault_fired(
+                state,
+                "drop-after-chunks",
+                f"dropped the producer's connection after {session.received} chunks, the last "
+                "one stored but not acknowledged",
+            )
             faults.drop_after_chunks = None
             session.closing = True
             self.connections.spawn(self._drop_transport(sid))
             return
         self._ack(session, chunk)
         if faults.error_after_chunks is not None and session.received >= faults.error_after_chunks:
+            self._fault_fired(
+                state,
+                "error-after-chunks",
+                f"sent stream:error [{faults.error_code}] after {session.received} chunks; "
+                "the stream ends producer-error",
+            )
             faults.error_after_chunks = None
             message = "injected fault: stream error from the dev server"
             if faults.echo_credentials:
@@ -223,6 +263,7 @@ class ProducerRole(Role):
             }
         end_id = self.store.end(state, reason)
         if self.config.faults.withhold_end_ack:
+            self._fault_fired(state, "withhold-end-ack", "stored END but did not answer it")
             return self.sio.not_handled
         self._queue_ack(session, {"seq": last_seq + 1, "redisId": end_id})
         success: EndAck = {"success": True, "endRedisId": end_id}
@@ -234,6 +275,10 @@ class ProducerRole(Role):
             return
         session.state.heartbeats += 1
         session.state.last_activity = time.monotonic()
+
+    def _fault_fired(self, state: StreamState, flag: str, what: str) -> None:
+        state.mark("fault", fault=flag)
+        self.store.report("fault", state.stream_id, fault=flag, what=what)
 
     def _end_and_kick(self, session: ProducerSession, reason: str) -> None:
         session.closing = True

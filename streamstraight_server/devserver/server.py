@@ -109,14 +109,17 @@ class ServerRun:
         )
         self.connections = Connections(self.sio)
         self.pings = PingReaper(self.sio.eio)
-        self.producers = ProducerRole(self.connections, config, store, api_key)
+        key_made_this_run = config.api_key is None
+        self.producers = ProducerRole(
+            self.connections, config, store, api_key, key_made_this_run=key_made_this_run
+        )
         self.consumers = ConsumerRole(self.connections, config, store, issuer)
         viewer = ViewerAccess(viewer_token, api_key, lambda: self.port)
         self.app = web.Application(
             middlewares=[access_middleware(policy, viewer)], client_max_size=buffer_bytes
         )
         self.sio.attach(self.app, socketio_path=SOCKETIO_PATH)
-        add_http_routes(self.app, api_key, issuer, lambda: config.faults)
+        add_http_routes(self.app, api_key, issuer, lambda: config.faults, store, key_made_this_run)
         self.app.router.add_get("/", self.hub.page)
         self.app.router.add_get("/api/streams", self.hub.streams)
         self.app.router.add_get("/api/events", self.hub.events)
@@ -169,12 +172,26 @@ class ServerRun:
                 self.consumers.connect(sid, auth)
             else:
                 self.producers.connect(sid, environ, auth)
-        except Refused:
+        except Refused as refused:
+            self._report_refusal(auth, refused)
             raise
         except Exception as exc:
             logger.exception("dev server handshake failed")
             raise Refused("internal server error", "internal", 1000) from exc
         return True
+
+    def _report_refusal(self, auth: Any, refused: Refused) -> None:
+        fields = auth if isinstance(auth, dict) else {}
+        role = fields.get("role") if fields.get("role") in ("producer", "consumer") else None
+        stream_id = fields.get("streamId") if isinstance(fields.get("streamId"), str) else None
+        self.store.report(
+            "refused",
+            stream_id,
+            role=role or "client",
+            code=refused.code,
+            detail=refused.detail,
+            endReason=refused.error_args.get("endReason"),
+        )
 
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
         session = self.connections.sessions.pop(sid, None)

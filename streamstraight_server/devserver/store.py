@@ -1,5 +1,9 @@
 """In-memory stream store, shaped like the Redis streams the hosted service uses.
 
+Besides the chunks, each stream keeps what the viewer and the narration show: when it started,
+its last chunk and its end (wall-clock seconds), its size in bytes, the consumers reading it,
+and a short timeline of its producer connections (connected, dropped, resumed, ended).
+
 Everything here runs on the server's event loop; nothing is thread-safe by itself.
 """
 
@@ -12,6 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streamstraight_server._core.protocol import last_seq_for
+
+#: timeline entries kept per stream; a stream that drops more often keeps its latest
+TIMELINE_LIMIT = 100
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,18 @@ class StreamState:
     last_activity: float = field(default_factory=time.monotonic)
     disconnected_at: float | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    # wall-clock seconds (time.time()), for people: the viewer and the narration
+    created_wall: float = field(default_factory=time.time)
+    last_chunk_wall: float | None = None
+    ended_wall: float | None = None
+    bytes: int = 0
+    consumers: int = 0
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+
+    def mark(self, kind: str, **details: Any) -> None:
+        """Add ``kind`` (connected, dropped, resumed, ended, fault) to the stream's timeline."""
+        self.timeline.append({"at": time.time(), "kind": kind, **details})
+        del self.timeline[:-TIMELINE_LIMIT]
 
     def notify(self) -> None:
         """Wake everyone waiting on ``changed``; waiters take the event before checking state."""
@@ -93,13 +112,20 @@ class StreamState:
         )
 
     def meta(self) -> dict[str, Any]:
+        """The stream without its chunks; times are wall-clock seconds since the epoch."""
         return {
             "streamId": self.stream_id,
             "chunkCount": len(self.chunks),
+            "bytes": self.bytes,
             "ended": self.ended,
             "endReason": self.end_reason,
             "producerConnected": self.producer_sid is not None,
             "producerConnections": self.producer_connections,
+            "consumers": self.consumers,
+            "createdAt": self.created_wall,
+            "lastChunkAt": self.last_chunk_wall,
+            "endedAt": self.ended_wall,
+            "timeline": list(self.timeline),
         }
 
 
@@ -134,12 +160,22 @@ class Store:
         self.notify()
         return state
 
-    def append(self, state: StreamState, data: str) -> StoredChunk:
+    def append(self, state: StreamState, data: str, size: int | None = None) -> StoredChunk:
+        """Store ``data`` (``size`` bytes of UTF-8, counted when not given) as the next chunk."""
         chunk = StoredChunk(len(state.chunks), data, self.ids.next())
         state.chunks.append(chunk)
+        state.bytes += len(data.encode("utf-8")) if size is None else size
+        state.last_chunk_wall = time.time()
         if self.streams.get(state.stream_id) is state:
             self._publish(
-                {"type": "chunk", "streamId": state.stream_id, "seq": chunk.seq, "data": data}
+                {
+                    "type": "chunk",
+                    "streamId": state.stream_id,
+                    "seq": chunk.seq,
+                    "data": data,
+                    "at": state.last_chunk_wall,
+                    "bytes": state.bytes,
+                }
             )
         state.notify()
         return chunk
@@ -152,6 +188,16 @@ class Store:
         state.end_reason = reason
         state.end_redis_id = self.ids.next()
         state.ended_at = time.monotonic()
+        state.ended_wall = time.time()
+        state.mark("ended", reason=reason)
+        self.report(
+            "stream-ended",
+            state.stream_id,
+            reason=reason,
+            chunks=len(state.chunks),
+            bytes=state.bytes,
+            seconds=state.ended_wall - state.created_wall,
+        )
         self.touched(state)
         state.notify()
         self.notify()
@@ -161,6 +207,12 @@ class Store:
         """Publish a change of a stream's status (not of its chunks)."""
         if self.streams.get(state.stream_id) is state:
             self._publish({"type": "stream", "stream": state.meta()})
+
+    def report(self, kind: str, stream_id: str | None, **details: Any) -> None:
+        """Tell the listeners (the narration, the viewer) what happened; see ``activity``."""
+        self._publish(
+            {"type": "activity", "kind": kind, "streamId": stream_id, "at": time.time(), **details}
+        )
 
     def drop(self, stream_id: str) -> None:
         if self.streams.pop(stream_id, None) is not None:

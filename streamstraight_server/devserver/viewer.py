@@ -43,11 +43,12 @@ class ViewerHub:
                 queue.get_nowait()
             queue.put_nowait(_CLOSE)
 
-    def full_snapshot(self) -> list[dict[str, Any]]:
+    def full_snapshot(self, chunks: bool = True) -> list[dict[str, Any]]:
         out = []
         for state in self.store.streams.values():
             meta = state.meta()
-            meta["chunks"] = [{"seq": c.seq, "data": c.data} for c in state.chunks]
+            if chunks:
+                meta["chunks"] = [{"seq": c.seq, "data": c.data} for c in state.chunks]
             out.append(meta)
         return out
 
@@ -56,7 +57,9 @@ class ViewerHub:
         return web.Response(text=html, content_type="text/html")
 
     async def streams(self, request: web.Request) -> web.Response:
-        return web.json_response({"streams": self.full_snapshot()})
+        """Every stream; ``?chunks=false`` leaves the chunks out (``streamstraight ls``)."""
+        chunks = request.query.get("chunks", "true").lower() != "false"
+        return web.json_response({"streams": self.full_snapshot(chunks)})
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(

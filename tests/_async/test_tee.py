@@ -149,8 +149,62 @@ async def test_streamstraight_failing_mid_response_leaves_the_response_whole(
         await tee.wait()  # the outcome stays
     failures = [r for r in caplog.records if "streaming to Streamstraight failed" in r.message]
     assert len(failures) == 1
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == failures  # once
     snap = snapshot(server, "mid-outage")
     assert snap.end_reason == "producer-error" and len(snap.chunks) >= 5
+
+
+@pytest.mark.parametrize("problem", ["wrong key", "ended stream"])
+async def test_a_refused_stream_is_one_record_and_the_response_is_whole(
+    server: ThreadedDevServer,
+    options: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+    problem: str,
+) -> None:
+    caplog.set_level(logging.INFO, logger="streamstraight_server")
+    if problem == "ended stream":
+        await AsyncStreamstraight(**options).stream(["earlier"], stream_id="refused-tee")
+        caplog.clear()
+        client = AsyncStreamstraight(**options)
+    else:
+        client = AsyncStreamstraight(**{**options, "api_key": "sk_not_this_servers"})
+    tee = client.tee(words(5), stream_id="refused-tee")
+    assert [chunk async for chunk in tee] == [f"word {i}" for i in range(5)]
+    with pytest.raises(StreamstraightServerError):
+        await tee.wait()
+    [record] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert record.levelno == logging.ERROR
+    assert record.getMessage().startswith("stream 'refused-tee': streaming to Streamstraight")
+    advice = "Check STREAMSTRAIGHT_API_KEY" if problem == "wrong key" else "a new stream_id"
+    assert advice in record.getMessage()
+    assert "sk_not_this_servers" not in caplog.text
+    if problem == "wrong key":
+        assert server.snapshot("refused-tee") is None
+    else:
+        assert stored(server, "refused-tee") == ['"earlier"']
+
+
+async def test_tee_takes_the_stream_id_as_stream_does(
+    server: ThreadedDevServer, options: dict[str, Any]
+) -> None:
+    client = AsyncStreamstraight(**options, stream_id="the-clients")
+    assert await client.tee(["a"]).wait() == 1  # the client's stream id
+    assert await client.tee(["b"], "positional").wait() == 1
+    assert await client.tee(["c"], stream_id="keyword").wait() == 1
+    assert stored(server, "the-clients") == ['"a"']
+    assert stored(server, "positional") == ['"b"']
+    assert stored(server, "keyword") == ['"c"']
+
+
+async def test_tee_without_a_stream_id_anywhere_fails_before_sending(
+    server: ThreadedDevServer, options: dict[str, Any]
+) -> None:
+    client = AsyncStreamstraight(**options)
+    with pytest.raises(ConfigurationError, match=r"pass stream_id=\.\.\. to tee\(\)"):
+        client.tee(["a"])
+    with pytest.raises(ConfigurationError, match="stream options need a stream"):
+        client.tee(["a"], overwrite_existing_stream=True)
+    assert server.stream_ids() == []
 
 
 async def test_reader_that_falls_behind_is_detached_and_the_source_goes_on(

@@ -15,10 +15,20 @@ from .ds_helpers import FAST, RawProducer, eventually, producer_gone
 async def test_bad_api_key_is_unauthorized() -> None:
     async with DevServer(**FAST) as server:
         refusal = await RawProducer(server.base_url, "wrong", "s").refused()
-        assert refusal == {"message": "invalid or missing API key", "code": "unauthorized"}
+        assert refusal == {
+            "message": "invalid or missing API key (this server makes a new API key each time "
+            "it starts)",
+            "code": "unauthorized",
+        }
         refusal = await RawProducer(server.base_url, None, "s").refused()
         assert refusal["code"] == "unauthorized"
         assert server.snapshot("s") is None
+
+
+async def test_a_key_given_to_the_server_is_refused_without_the_new_key_remark() -> None:
+    async with DevServer(**FAST, api_key="sk_given") as server:
+        refusal = await RawProducer(server.base_url, "wrong", "s").refused()
+        assert refusal == {"message": "invalid or missing API key", "code": "unauthorized"}
 
 
 @pytest.mark.parametrize(
