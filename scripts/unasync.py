@@ -52,6 +52,12 @@ PROJECT_NAMES: dict[str, str] = {
     "AsyncQueue": "Queue",
     "AsyncTee": "Tee",
     "AsyncTeeGroup": "TeeGroup",
+    "AsyncHome": "Home",
+    "AsyncInterrupt": "Interrupt",
+    "AsyncFeed": "Feed",
+    "AsyncCancelRegistry": "CancelRegistry",
+    "AsyncCancelRelay": "CancelRelay",
+    "_async_redis": "_sync_redis",
     "_async": "_sync",
 }
 STANDARD_NAMES: dict[str, str] = {
