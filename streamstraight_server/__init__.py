@@ -12,6 +12,7 @@ from ._async.client import AsyncStreamstraight
 from ._async.compat import streamstraight_server
 from ._async.tokens import fetch_client_token
 from ._async.writer import AsyncStreamWriter
+from ._core.cancel import CancelRelayError, StreamCancelledError
 from ._core.encoder import default_encoder
 from ._core.errors import (
     AckTimeoutError,
@@ -36,7 +37,9 @@ from ._core.errors import (
     TokenAuthenticationError,
     WriterClosedError,
 )
+from ._core.keep import StreamResult
 from ._core.options import ServerOptions, ServerOptionsDict, StreamOptions, StreamOptionsDict
+from ._core.stats import ClientStats, WriterStats
 from ._core.tokens import token_claims, token_expiry
 from ._core.version import sdk_version
 from ._sync.client import Streamstraight
@@ -55,7 +58,9 @@ __all__ = [
     "AsyncStreamWriter",
     "AsyncStreamstraight",
     "AuthenticationError",
+    "CancelRelayError",
     "ChunkTooLargeError",
+    "ClientStats",
     "ConfigurationError",
     "ConnectError",
     "ConnectTimeoutError",
@@ -69,9 +74,11 @@ __all__ = [
     "ServerOptions",
     "ServerOptionsDict",
     "StreamBusyError",
+    "StreamCancelledError",
     "StreamError",
     "StreamOptions",
     "StreamOptionsDict",
+    "StreamResult",
     "StreamWriter",
     "Streamstraight",
     "StreamstraightServer",
@@ -81,6 +88,7 @@ __all__ = [
     "StreamstraightTokenError",
     "TokenAuthenticationError",
     "WriterClosedError",
+    "WriterStats",
     "__version__",
     "default_encoder",
     "fetch_client_token",

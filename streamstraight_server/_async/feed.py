@@ -97,6 +97,10 @@ class AsyncFeed:
                 seq = await writer.send(chunk)
             except StreamCancelledError:
                 return  # the stop ended the stream while this chunk waited
+            except BaseException:
+                if kept is not None:
+                    kept.append(chunk)  # the source yielded it: part of the answer
+                raise
             if kept is not None:
                 kept.append(chunk)
             if seq is not None:

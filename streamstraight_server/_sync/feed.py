@@ -98,6 +98,10 @@ class Feed:
                 seq = writer.send(chunk)
             except StreamCancelledError:
                 return  # the stop ended the stream while this chunk waited
+            except BaseException:
+                if kept is not None:
+                    kept.append(chunk)  # the source yielded it: part of the answer
+                raise
             if kept is not None:
                 kept.append(chunk)
             if seq is not None:
