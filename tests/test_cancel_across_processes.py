@@ -280,13 +280,6 @@ def test_cancel_url_is_checked_before_anything_runs(
     with pytest.raises(ConfigurationError, match="names no host"):
         AsyncStreamstraight(**settings, cancel_url="redis://")
 
-    import importlib.util
-
-    real = importlib.util.find_spec
-
-    def without_redis(name: str, *args: Any) -> Any:
-        return None if name == "redis" else real(name, *args)
-
-    monkeypatch.setattr(importlib.util, "find_spec", without_redis)
+    monkeypatch.setitem(sys.modules, "streamstraight_server._shims._sync_redis", None)
     with pytest.raises(ConfigurationError, match=r"streamstraight-server\[redis\]"):
         Streamstraight(**settings, cancel_url="redis://127.0.0.1:6379/0")

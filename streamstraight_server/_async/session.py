@@ -110,7 +110,7 @@ class AsyncStreamSession:
                 with guard:
                     woke = machine.ack(generation, payload.get("seq"))
                     if machine.confirmed > counters.sample_seq:  # one chunk in 16 is timed
-                        counters.sample_confirmed(monotonic())
+                        counters.samples_confirmed(machine.confirmed, monotonic())
                 if woke:
                     wake.set()
 
@@ -280,19 +280,21 @@ class AsyncStreamSession:
         Waits only while the window is full or the connection is being resumed."""
         async with self._lock:
             machine = self.machine
+            counters = self.watch.counters
             with self._guard:
                 seq = machine.send(data, size)
                 # read with the seq: a drop seen by the reader meanwhile moves the generation on
                 generation = machine.generation
+                if seq >= counters.next_sample:  # one chunk in 16 is timed until confirmed
+                    counters.sample(seq, monotonic())
             while seq < 0:
                 await self._drive(Goal.ROOM, size)
                 with self._guard:
                     seq = machine.send(data, size)
                     generation = machine.generation
-            counters = self.watch.counters
+                    if seq >= counters.next_sample:
+                        counters.sample(seq, monotonic())
             counters.bytes_sent += size
-            if seq >= counters.next_sample:  # one chunk in 16 is timed until confirmed
-                counters.sample(seq, monotonic())
             # only this call (under self._lock) connects, so the socket is that generation's
             socket = self._socket
             try:

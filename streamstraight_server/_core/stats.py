@@ -3,13 +3,15 @@
 Per chunk, ``send()`` adds the chunk's size to one integer and compares its seq with one
 threshold, and each ``producer:ack`` costs one comparison. Chunk counts come from the window
 (``sent``, ``confirmed``) when the figures are read. Ack latency is measured on one chunk in
-``ACK_SAMPLE_EVERY``, one at a time, and kept in a ring of the last ``ACK_SAMPLES`` samples:
-no structure grows with the stream.
+``ACK_SAMPLE_EVERY`` (at most ``ACK_PENDING`` in flight at once) and kept in a ring of the last
+``ACK_SAMPLES`` samples: no structure grows with the stream. The session calls ``sample`` and
+``samples_confirmed`` under its guard, as it does the machine's ``send`` and ``ack``.
 """
 
 from __future__ import annotations
 
 import sys
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -18,6 +20,8 @@ from types import MappingProxyType
 ACK_SAMPLE_EVERY = 16
 #: how many of the latest latency samples are kept
 ACK_SAMPLES = 256
+#: at most this many sampled chunks await their ack at once (a burst samples no more)
+ACK_PENDING = 8
 _NOT_SAMPLING = sys.maxsize
 
 #: outcomes of a stream, as ``WriterStats.outcome`` and the ``streams`` metric name them
@@ -33,6 +37,7 @@ class StreamCounters:
 
     __slots__ = (
         "_latencies",
+        "_pending",
         "_samples",
         "bytes_resent",
         "bytes_sent",
@@ -41,7 +46,6 @@ class StreamCounters:
         "first_confirm_at",
         "next_sample",
         "reconnects",
-        "sample_at",
         "sample_seq",
         "started_at",
     )
@@ -55,28 +59,32 @@ class StreamCounters:
         self.reconnects = 0
         #: send() samples the chunk whose seq reaches this (the first chunk is always sampled)
         self.next_sample = 0
-        #: the sampled chunk's seq; an ack confirming beyond it completes the sample
+        #: the oldest sampled chunk awaiting its ack; an ack confirming beyond it completes it
         self.sample_seq = _NOT_SAMPLING
-        self.sample_at = 0.0
+        self._pending: deque[tuple[int, float]] = deque()
         self.first_confirm_at: float | None = None
         self._latencies = [0.0] * ACK_SAMPLES
         self._samples = 0
 
     def sample(self, seq: int, now: float) -> None:
         """Chunk ``seq`` is about to be emitted: time it until it is confirmed."""
-        # this order lets the reader's ack path see a whole sample once sample_seq is set
-        self.next_sample = _NOT_SAMPLING
-        self.sample_at = now
-        self.sample_seq = seq
+        self.next_sample = seq + ACK_SAMPLE_EVERY
+        pending = self._pending
+        if len(pending) < ACK_PENDING:
+            pending.append((seq, now))
+            if len(pending) == 1:
+                self.sample_seq = seq
 
-    def sample_confirmed(self, now: float) -> None:
-        """The sampled chunk is confirmed (called on the reader, under the session's guard)."""
-        self._latencies[self._samples % ACK_SAMPLES] = now - self.sample_at
-        self._samples += 1
+    def samples_confirmed(self, confirmed: int, now: float) -> None:
+        """The server confirmed seq ``0 .. confirmed - 1``: the samples below are complete."""
+        pending = self._pending
+        while pending and pending[0][0] < confirmed:
+            _, sent_at = pending.popleft()
+            self._latencies[self._samples % ACK_SAMPLES] = now - sent_at
+            self._samples += 1
         if self.first_confirm_at is None:
             self.first_confirm_at = now
-        self.next_sample = self.sample_seq + ACK_SAMPLE_EVERY
-        self.sample_seq = _NOT_SAMPLING
+        self.sample_seq = pending[0][0] if pending else _NOT_SAMPLING
 
     def latencies(self) -> list[float]:
         """The kept latency samples (seconds), oldest first."""

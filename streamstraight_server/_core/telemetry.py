@@ -6,8 +6,10 @@ Nothing here imports OpenTelemetry. The client decides per stream whether teleme
 - ``tracer_provider=`` / ``meter_provider=`` given: always, with those providers;
 - ``telemetry=True``: always, with the global providers (ConfigurationError without the
   ``otel`` extra);
-- ``telemetry=None`` (the default): once the app has imported ``opentelemetry`` (it configures
-  its providers through it, or an auto-instrumentation agent did), with the global providers.
+- ``telemetry=None`` (the default): once the app has set a global tracer or meter provider
+  (itself, or an auto-instrumentation agent), with the global providers. Until ``opentelemetry``
+  is imported by someone this costs a dict lookup per stream; after that (other libraries may
+  import it too) two calls that read the global providers.
 
 Only then is ``_otel`` (which imports ``opentelemetry-api``) imported. A stream then costs one
 span, one event per drop, resume, data loss or stop, and a batch of metric records at its end;
@@ -38,6 +40,30 @@ class StreamTrace(Protocol):
 
 class Telemetry(Protocol):
     def start(self, stream_id: str) -> StreamTrace: ...
+
+
+#: the API's stand-ins for a provider nobody set
+_PLACEHOLDERS = (
+    "ProxyTracerProvider",
+    "NoOpTracerProvider",
+    "_ProxyMeterProvider",
+    "NoOpMeterProvider",
+)
+
+
+def providers_configured() -> bool:
+    """Whether the app set a global tracer or meter provider; imports nothing (a provider can
+    only have been set through modules already imported)."""
+    for module_name, getter in (
+        ("opentelemetry.trace", "get_tracer_provider"),
+        ("opentelemetry.metrics", "get_meter_provider"),
+    ):
+        module = sys.modules.get(module_name)
+        if module is not None:
+            provider = getattr(module, getter)()
+            if type(provider).__name__ not in _PLACEHOLDERS:
+                return True
+    return False
 
 
 class TelemetryChoice:
@@ -73,7 +99,7 @@ class TelemetryChoice:
         if "opentelemetry" not in sys.modules:
             return None
         with self._lock:
-            if self._telemetry is None and self._setting is None:
+            if self._telemetry is None and self._setting is None and providers_configured():
                 try:
                     self._telemetry = self._build()
                 except ConfigurationError:  # an opentelemetry without its API: stay off

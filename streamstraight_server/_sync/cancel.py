@@ -9,7 +9,6 @@ running it subscribes to while it runs (see ``_core/cancel.py``).
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from typing import Any
 
@@ -31,12 +30,16 @@ class CancelRegistry:
     """What runs here, by stream id, and the Redis relay when ``cancel_url`` is set."""
 
     def __init__(self, cancel_url: str | None) -> None:
+        self._relay_type: Any = None
         if cancel_url is not None:
             check_cancel_url(cancel_url)
-            if importlib.util.find_spec("redis") is None:
+            try:
+                from .._shims._sync_redis import CancelRelay
+            except ImportError as exc:
                 raise ConfigurationError(
                     "cancel_url needs the redis package: pip install 'streamstraight-server[redis]'"
-                )
+                ) from exc
+            self._relay_type = CancelRelay
         self._url = cancel_url
         self._guard = StateGuard()
         self._running: dict[str, Stoppable] = {}
@@ -50,9 +53,7 @@ class CancelRegistry:
         if self._url is None:
             return None
         if self._relay is None:
-            from .._shims._sync_redis import CancelRelay
-
-            self._relay = CancelRelay(self._url, self._on_message)
+            self._relay = self._relay_type(self._url, self._on_message)
         return self._relay
 
     def add(self, stream_id: str, target: Stoppable) -> bool:
