@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from .encoder import default_encoder
+from .encoder import encode_chunk
 from .errors import (
     ConfigurationError,
     EncodeError,
@@ -91,7 +91,7 @@ class CancelRequest:
         message: dict[str, Any] = {"v": MESSAGE_VERSION, "reason": self.reason}
         if self.has_final_chunk:
             try:
-                message["final"] = json.loads(default_encoder(self.final_chunk))
+                message["final"] = json.loads(encode_chunk(None, self.final_chunk))
             except (EncodeError, ValueError) as exc:
                 raise EncodeError(
                     "the final chunk must be JSON-encodable to travel to another process: "
