@@ -124,6 +124,10 @@ class AsyncStreamWriter(PlainWithGuard):
         if self._client._cancels.add(stream_id, self):
             self._registered = stream_id
 
+    def _still_running(self) -> bool:
+        session = self._session
+        return not self._closed and (session is None or session.live)
+
     def _disarm(self) -> None:
         stream_id, self._registered = self._registered, None
         if stream_id is not None:

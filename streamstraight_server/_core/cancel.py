@@ -169,3 +169,6 @@ class Stoppable(Protocol):
 
     def _stop_soon(self, request: CancelRequest) -> None:
         """Ask the running stream to stop; callable from any task or thread."""
+
+    def _still_running(self) -> bool:
+        """False once its stream is over (an entry left behind is then replaced)."""

@@ -59,7 +59,8 @@ class CancelRegistry:
     def add(self, stream_id: str, target: Stoppable) -> bool:
         """``target`` runs ``stream_id`` from now on; False if another target already does."""
         with self._guard:
-            if stream_id in self._running:
+            other = self._running.get(stream_id)
+            if other is not None and other is not target and other._still_running():
                 return False
             self._running[stream_id] = target
         relay = self._relay_of()
@@ -89,7 +90,7 @@ class CancelRegistry:
         """Stop ``stream_id`` if it runs in this client; whether it did."""
         with self._guard:
             target = self._running.get(stream_id)
-        if target is None:
+        if target is None or not target._still_running():
             return False
         target._stop_soon(request)
         return True

@@ -366,6 +366,9 @@ class Tee(PlainForGuard):
         self._stop_soon(request)
         return True
 
+    def _still_running(self) -> bool:
+        return not self._done.is_set()
+
     def _stop_soon(self, request: CancelRequest) -> None:
         self._home.call(lambda: self._begin_stop(request))
 

@@ -231,6 +231,21 @@ async def test_a_writer_stopped_while_it_connects_ends_once_connected(
     assert snap.data == [STOPPED_DATA] and snap.end_reason == "completed"
 
 
+async def test_a_writer_left_open_does_not_keep_its_stream_from_cancel(
+    server: ThreadedDevServer, options: dict[str, Any]
+) -> None:
+    client = AsyncStreamstraight(**options)
+    forgotten = client.stream_writer(stream_id="again")
+    await forgotten.__aenter__()
+    await forgotten.send("a")
+    await client.aclose()  # closes its connection; the writer itself is never closed
+    async with client.stream_writer(stream_id="again") as writer:
+        await writer.send("b")
+        assert await client.cancel("again", final_chunk="[stopped]")
+    snap = ended(server, "again")
+    assert snap.data == ['"a"', '"b"', '"[stopped]"'] and snap.end_reason == "completed"
+
+
 _NOT = StreamSnapshot(
     stream_id="",
     chunks=(),

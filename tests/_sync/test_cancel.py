@@ -232,6 +232,21 @@ def test_a_writer_stopped_while_it_connects_ends_once_connected(
     assert snap.data == [STOPPED_DATA] and snap.end_reason == "completed"
 
 
+def test_a_writer_left_open_does_not_keep_its_stream_from_cancel(
+    server: ThreadedDevServer, options: dict[str, Any]
+) -> None:
+    client = Streamstraight(**options)
+    forgotten = client.stream_writer(stream_id="again")
+    forgotten.__enter__()
+    forgotten.send("a")
+    client.close()  # closes its connection; the writer itself is never closed
+    with client.stream_writer(stream_id="again") as writer:
+        writer.send("b")
+        assert client.cancel("again", final_chunk="[stopped]")
+    snap = ended(server, "again")
+    assert snap.data == ['"a"', '"b"', '"[stopped]"'] and snap.end_reason == "completed"
+
+
 _NOT = StreamSnapshot(
     stream_id="",
     chunks=(),
