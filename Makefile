@@ -9,11 +9,12 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check
 RUNTIME_INSTALLED := $(VENV)/.stamp-runtime
 INSTALLED := $(VENV)/.stamp-install
 BROWSER := $(VENV)/.stamp-browser
+REDIS := $(VENV)/.stamp-redis
 LOWEST := .venv-lowest
 LOWEST_PINS := constraints/lowest.txt
 LOWEST_INSTALLED := $(LOWEST)/.stamp-install
 
-.PHONY: help install browser demo test check lint typecheck unit test-lowest unasync bench dev clean
+.PHONY: help install browser redis demo test check lint typecheck unit test-lowest unasync bench dev clean
 
 help:
 	@echo "make demo       run the demo: local server, a producer in both flavours, a live consumer"
@@ -65,6 +66,20 @@ $(BROWSER): $(INSTALLED)
 
 browser: $(BROWSER)
 
+# Debian's redis-server for the tests of cancel() across processes (each test starts its own,
+# on a free port of 127.0.0.1, without persistence, and stops it).
+$(REDIS): $(INSTALLED)
+	@if ! command -v redis-server >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+		else \
+			echo "redis-server is missing: run 'sudo apt-get install redis-server' for the cancel tests"; exit 1; \
+		fi; \
+	fi
+	touch $@
+
+redis: $(REDIS)
+
 demo: $(RUNTIME_INSTALLED)
 	@echo "==> running examples/demo.py"
 	$(BIN)/python examples/demo.py
@@ -83,11 +98,11 @@ lint: $(INSTALLED)
 typecheck: $(INSTALLED)
 	$(BIN)/mypy
 
-unit: $(INSTALLED) $(BROWSER)
+unit: $(INSTALLED) $(BROWSER) $(REDIS)
 	$(BIN)/python -m pytest
 
 # The suite against the lowest versions; the pins are checked against what is installed.
-test-lowest: $(LOWEST_INSTALLED) $(BROWSER)
+test-lowest: $(LOWEST_INSTALLED) $(BROWSER) $(REDIS)
 	STREAMSTRAIGHT_LOWEST_PINS=$(LOWEST_PINS) $(LOWEST)/bin/python -m pytest -p no:cacheprovider
 
 test:

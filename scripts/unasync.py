@@ -53,6 +53,12 @@ PROJECT_NAMES: dict[str, str] = {
     "AsyncTee": "Tee",
     "AsyncTeeGroup": "TeeGroup",
     "acheck": "check",
+    "AsyncHome": "Home",
+    "AsyncInterrupt": "Interrupt",
+    "AsyncFeed": "Feed",
+    "AsyncCancelRegistry": "CancelRegistry",
+    "AsyncCancelRelay": "CancelRelay",
+    "_async_redis": "_sync_redis",
     "_async": "_sync",
 }
 STANDARD_NAMES: dict[str, str] = {

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._core.cancel import CancelRelayError, StreamCancelledError
 from ._core.errors import (
     AckTimeoutError,
     AuthenticationError,
@@ -43,7 +44,9 @@ if TYPE_CHECKING:
     from ._async.tokens import fetch_client_token
     from ._async.writer import AsyncStreamWriter
     from ._core.encoder import default_encoder
+    from ._core.keep import StreamResult
     from ._core.options import ServerOptions, ServerOptionsDict, StreamOptions, StreamOptionsDict
+    from ._core.stats import ClientStats, WriterStats
     from ._core.tokens import token_claims, token_expiry
     from ._official import streamstraight_server
     from ._sync.client import Streamstraight
@@ -71,6 +74,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Streamstraight": ("._sync.client", "Streamstraight"),
     "fetch_client_token_sync": ("._sync.tokens", "fetch_client_token"),
     "StreamWriter": ("._sync.writer", "StreamWriter"),
+    "StreamResult": ("._core.keep", "StreamResult"),
+    "ClientStats": ("._core.stats", "ClientStats"),
+    "WriterStats": ("._core.stats", "WriterStats"),
 }
 
 
@@ -100,7 +106,9 @@ __all__ = [
     "AsyncStreamWriter",
     "AsyncStreamstraight",
     "AuthenticationError",
+    "CancelRelayError",
     "ChunkTooLargeError",
+    "ClientStats",
     "ConfigurationError",
     "ConnectError",
     "ConnectTimeoutError",
@@ -114,9 +122,11 @@ __all__ = [
     "ServerOptions",
     "ServerOptionsDict",
     "StreamBusyError",
+    "StreamCancelledError",
     "StreamError",
     "StreamOptions",
     "StreamOptionsDict",
+    "StreamResult",
     "StreamWriter",
     "Streamstraight",
     "StreamstraightServer",
@@ -126,6 +136,7 @@ __all__ = [
     "StreamstraightTokenError",
     "TokenAuthenticationError",
     "WriterClosedError",
+    "WriterStats",
     "__version__",
     "default_encoder",
     "fetch_client_token",

@@ -33,6 +33,7 @@ from .._core.protocol import (
     producer_auth,
 )
 from .._core.version import sdk_version
+from .._core.watch import StreamWatch, WatchedMachine, WatchHub
 from .._shims._async import (
     AsyncEvent,
     AsyncLock,
@@ -60,13 +61,18 @@ class AsyncStreamSession:
         options: ServerOptions,
         stream: StreamOptions,
         on_close: Callable[[AsyncStreamSession], None] | None = None,
+        hub: WatchHub | None = None,
     ) -> None:
         self.options = options
         self.stream = stream
-        self.machine = StreamMachine(
-            stream.stream_id, options, overwrite=stream.overwrite_existing_stream
+        now = monotonic()
+        #: this stream's figures and events (stats, telemetry)
+        self.watch = hub.watch(stream.stream_id, now) if hub else StreamWatch(stream.stream_id, now)
+        self.machine: StreamMachine = WatchedMachine(
+            stream.stream_id, options, self.watch, overwrite=stream.overwrite_existing_stream
         )
         self._guard = StateGuard()
+        self.watch.attach(self.machine, self._guard)
         self._lock = AsyncLock()  # one writer call at a time
         self._wake = AsyncEvent()
         self._stop = AsyncEvent()
@@ -97,11 +103,14 @@ class AsyncStreamSession:
 
     def _bind(self, generation: int) -> tuple[dict[str, Any], Any]:
         machine, guard, wake = self.machine, self._guard, self._wake
+        counters = self.watch.counters
 
         def on_ack(payload: Any = None) -> None:
             if isinstance(payload, dict):
                 with guard:
                     woke = machine.ack(generation, payload.get("seq"))
+                    if machine.confirmed > counters.sample_seq:  # one chunk in 16 is timed
+                        counters.samples_confirmed(machine.confirmed, monotonic())
                 if woke:
                     wake.set()
 
@@ -182,6 +191,7 @@ class AsyncStreamSession:
         try:
             if socket is None:
                 raise SocketError("not connected")
+            self.watch.resent(len(action.chunks), sum(chunk.size for chunk in action.chunks))
             for chunk in action.chunks:
                 await socket.emit_chunk(chunk.seq, chunk.data)
         except SocketError:
@@ -270,15 +280,21 @@ class AsyncStreamSession:
         Waits only while the window is full or the connection is being resumed."""
         async with self._lock:
             machine = self.machine
+            counters = self.watch.counters
             with self._guard:
                 seq = machine.send(data, size)
                 # read with the seq: a drop seen by the reader meanwhile moves the generation on
                 generation = machine.generation
+                if seq >= counters.next_sample:  # one chunk in 16 is timed until confirmed
+                    counters.sample(seq, monotonic())
             while seq < 0:
                 await self._drive(Goal.ROOM, size)
                 with self._guard:
                     seq = machine.send(data, size)
                     generation = machine.generation
+                    if seq >= counters.next_sample:
+                        counters.sample(seq, monotonic())
+            counters.bytes_sent += size
             # only this call (under self._lock) connects, so the socket is that generation's
             socket = self._socket
             try:
@@ -301,7 +317,9 @@ class AsyncStreamSession:
         async with self._lock:
             with self._guard:
                 self.machine.end(reason, monotonic(), timeout=timeout)
+            self.watch.end_reason = reason
             await self._drive(Goal.ENDED)
+            self.watch.finish(monotonic())
             return self.machine.end_redis_id or ""
 
     async def abort(self) -> None:
@@ -341,5 +359,6 @@ class AsyncStreamSession:
         heartbeat, self._heartbeat = self._heartbeat, None
         if heartbeat is not None:
             await heartbeat.stop()
+        self.watch.finish(monotonic())
         if self._on_close is not None:
             self._on_close(self)

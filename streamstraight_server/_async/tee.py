@@ -6,6 +6,13 @@ detached, so a stalled browser never holds the source back) and the Streamstraig
 (which holds the source back while the server is behind: the writer's in-flight window is
 bounded too). The sender runs in a task of its own, so the HTTP response never waits for the
 connection to Streamstraight, and its failure never touches the HTTP side (fail-open).
+
+``cancel()`` stops a tee: the pump stops reading (in the asynchronous client its task is
+cancelled while it waits on the source, which cancels the model's call; a blocking source is
+closed once it yields its next chunk, which is dropped) and closes the source; the sender
+sends the chunks the pump had already taken, the final chunk if one was given, and END. The
+HTTP response gets the same chunks and ends. ``on_complete`` runs once the source is done and
+the stream ended.
 """
 
 from __future__ import annotations
@@ -14,24 +21,34 @@ import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from .._core.cancel import NO_FINAL_CHUNK, CancelRequest
 from .._core.errors import (
+    ChunkTooLargeError,
     ConfigurationError,
+    EncodeError,
     ReaderDetachedError,
     StreamError,
     StreamstraightServerError,
     describe,
     progress_text,
 )
+from .._core.keep import OnComplete, StreamResult
+from .._core.machine import State
 from .._core.options import StreamOptions
+from .._core.protocol import ProducerEndReason
 from .._core.stderr_fallback import FOR_A_PERSON
 from .._shims._async import (
     AsyncEvent,
+    AsyncHome,
+    AsyncInterrupt,
     AsyncQueue,
     AsyncTask,
+    Cancelled,
     PlainForGuard,
     StateGuard,
     monotonic,
 )
+from .feed import close_source, deliver
 from .writer import AsyncStreamWriter
 
 if TYPE_CHECKING:
@@ -60,8 +77,19 @@ class _Failed:
         self.error = error
 
 
+class _Stopped:
+    """The pump stopped reading the source: ``cancel()``."""
+
+
+class _Wake:
+    """Wakes the sender to see a stop."""
+
+
 _END = _End()
 _DETACHED = _Detached()
+_STOPPED = _Stopped()
+_WAKE = _Wake()
+_SOURCE_DONE = (_End, _Failed, _Stopped)
 
 #: every tee still running: the loop keeps only weak references to its tasks, so without this
 #: a tee whose client and response are both dropped could be collected mid-flight
@@ -84,6 +112,7 @@ class AsyncTee(PlainForGuard):
         stream: StreamOptions,
         buffer: int,
         on_done: AsyncTeeGroup,
+        on_complete: OnComplete | None = None,
     ) -> None:
         if isinstance(buffer, bool) or not isinstance(buffer, int) or buffer < 1:
             raise ConfigurationError(f"buffer must be a positive number of chunks, not {buffer!r}")
@@ -91,6 +120,7 @@ class AsyncTee(PlainForGuard):
         self._chunks = chunks
         self._buffer = buffer
         self._writer = AsyncStreamWriter(client, stream, log_failure=False)  # logged here, once
+        self._writer._owned = True  # cancel() reaches the tee, which stops its writer
         self._group = on_done
         self._to_reader = AsyncQueue(buffer + 1)  # + 1: room for the end marker
         self._to_server = AsyncQueue(buffer)
@@ -101,6 +131,19 @@ class AsyncTee(PlainForGuard):
         self._server_error: BaseException | None = None
         self._source_done = False  # the sender has taken the source's last item
         self._done = AsyncEvent()
+        self._on_complete = on_complete
+        self._kept: list[Any] | None = [] if on_complete is not None else None
+        # cancel(): chunks the pump committed to the sender, and how many the sender took
+        self._guard = StateGuard()
+        self._stop: CancelRequest | None = None
+        self._accepted = 0
+        self._accepted_at_stop = 0
+        self._taken = 0
+        self._reader_over = False  # the reader was given its last item
+        self._interrupt: AsyncInterrupt | None = None
+        self._home = AsyncHome()
+        self._cancels = client._cancels
+        self._registered = self._cancels.add(self.stream_id, self)
         with _RUNNING_GUARD:
             _RUNNING.add(self)
         on_done.add(self)
@@ -142,8 +185,10 @@ class AsyncTee(PlainForGuard):
         self._to_reader.drain()
 
     def _give_reader(self, item: Any) -> None:
-        if not self._reader_attached:
+        if self._reader_over or not self._reader_attached:
             return
+        if isinstance(item, (_End, _Failed)):
+            self._reader_over = True
         if self._to_reader.size() < self._buffer and self._to_reader.offer(item):
             return
         if isinstance(item, (_End, _Failed)) and self._to_reader.offer(item):
@@ -161,47 +206,80 @@ class AsyncTee(PlainForGuard):
     # -- the background work -------------------------------------------------------------
 
     async def _pump_all(self) -> None:
+        self._interrupt = interrupt = AsyncInterrupt()
+        chunks, guard, kept = self._chunks, self._guard, self._kept
         try:
-            async for chunk in self._chunks:
-                self._give_reader(chunk)
+            while self._stop is None:
+                interrupt.armed = True  # a stop cancels this task while it waits on the source
+                try:
+                    chunk = await chunks.__anext__()
+                finally:
+                    interrupt.armed = False
+                with guard:
+                    if self._stop is not None:
+                        break  # yielded after the stop: dropped
+                    self._accepted += 1
+                    if kept is not None:
+                        kept.append(chunk)
+                    self._give_reader(chunk)
                 if self._server_error is None:
                     await self._to_server.put(chunk)
-        except BaseException as exc:
-            self._source_error = exc
-            if not self._reader_attached:
-                logger.error(
-                    "stream %r: the source raised %s; the stream ends with producer-error",
-                    self.stream_id,
-                    type(exc).__name__,
-                    extra=FOR_A_PERSON,
-                )
-            self._give_reader(_Failed(exc))
-            await self._to_server.put(_Failed(exc))
-            if not isinstance(exc, Exception):
-                raise
-        else:
-            self._give_reader(_END)
+        except StopAsyncIteration:
+            with guard:
+                self._give_reader(_END)
             await self._to_server.put(_END)
+            return
+        except BaseException as exc:
+            # after a stop, the source's end (its cancellation included) is the stop's
+            stopped = self._stop is not None and (
+                isinstance(exc, Exception) or (isinstance(exc, Cancelled) and interrupt.absorb())
+            )
+            if not stopped:
+                await self._source_failed(exc)
+                return
+        interrupt.settle()
+        await close_source(chunks)
+        await self._to_server.put(_STOPPED)
+
+    async def _source_failed(self, exc: BaseException) -> None:
+        self._source_error = exc
+        if not self._reader_attached:
+            logger.error(
+                "stream %r: the source raised %s; the stream ends with producer-error",
+                self.stream_id,
+                type(exc).__name__,
+                extra=FOR_A_PERSON,
+            )
+        with self._guard:
+            self._give_reader(_Failed(exc))
+        await self._to_server.put(_Failed(exc))
+        if not isinstance(exc, Exception):
+            raise exc
 
     async def _send_all(self) -> None:
         try:
-            await self._stream_to_server()
-        except Exception as exc:
-            if self._source_error is None:
-                self._server_error = exc
-                logger.error(
-                    "stream %r: streaming to Streamstraight failed; the response went on "
-                    "without it: %s",
-                    self.stream_id,
-                    _without_stream_id(exc),
-                    extra=FOR_A_PERSON,
-                )
-                if not self._source_done:
-                    await self._discard_rest()
+            try:
+                await self._stream_to_server()
+            except Exception as exc:
+                if self._source_error is None:
+                    self._server_error = exc
+                    logger.error(
+                        "stream %r: streaming to Streamstraight failed; the response went on "
+                        "without it: %s",
+                        self.stream_id,
+                        _without_stream_id(exc),
+                        extra=FOR_A_PERSON,
+                    )
+            if not self._source_done:
+                await self._discard_rest()
+            await self._complete()
         except BaseException as exc:  # cancelled: the pump is being stopped as well
-            self._server_error = exc
+            if self._server_error is None:
+                self._server_error = exc
             raise
         finally:
+            if self._registered:
+                self._cancels.discard(self.stream_id, self)
             with _RUNNING_GUARD:
                 _RUNNING.discard(self)
             self._group.discard(self)
@@ -210,22 +288,109 @@ class AsyncTee(PlainForGuard):
     async def _stream_to_server(self) -> None:
         async with self._writer as writer:
             while True:
+                if self._stop is not None:
+                    await self._send_stopped(writer, self._stop)
+                    return
                 item = await self._to_server.get()
-                if isinstance(item, (_End, _Failed)):
+                if isinstance(item, _Wake):
+                    continue
+                if isinstance(item, _SOURCE_DONE):
                     self._source_done = True
                 if isinstance(item, _End):
                     return
                 if isinstance(item, _Failed):
                     raise item.error  # leaving the block ends the stream with producer-error
+                if isinstance(item, _Stopped):
+                    continue  # the stop is seen at the top
+                self._taken += 1
                 if await writer.send(item) is not None:
                     self._sent += 1
 
+    async def _send_stopped(self, writer: AsyncStreamWriter, request: CancelRequest) -> None:
+        """The chunks the pump took before the stop, the final chunk, then END."""
+        while self._taken < self._accepted_at_stop:
+            item = await self._to_server.get()
+            if isinstance(item, _Wake):
+                continue
+            if isinstance(item, _SOURCE_DONE):
+                self._source_done = True
+                break
+            self._taken += 1
+            if await writer.send(item) is not None:
+                self._sent += 1
+        session = writer._session
+        if session is not None:
+            session.watch.stop_requested(request.reason, request.has_final_chunk)
+        if request.has_final_chunk:
+            try:
+                if await writer.send(request.final_chunk) is not None:
+                    self._sent += 1
+            except (EncodeError, ChunkTooLargeError) as exc:  # the stream still ends
+                logger.error("stream %r: the final chunk was not sent: %s", self.stream_id, exc)
+        await writer.close(reason=request.reason)
+        logger.info("stream %r: stopped by cancel() (%s)", self.stream_id, request.reason)
+
     async def _discard_rest(self) -> None:
-        """Keep taking chunks so that the pump never waits for a sender that has failed."""
+        """Keep taking chunks so that the pump never waits for a sender that is done."""
         while True:
             item = await self._to_server.get()
-            if isinstance(item, (_End, _Failed)):
+            if isinstance(item, _SOURCE_DONE):
+                self._source_done = True
                 return
+
+    async def _complete(self) -> None:
+        if self._on_complete is None:
+            return
+        session = self._writer._session
+        delivered = session is not None and session.machine.state is State.ENDED
+        error: BaseException | None = None
+        if not delivered:
+            error = self._server_error or (session.machine.error if session else None)
+        result = StreamResult(
+            stream_id=self.stream_id,
+            chunks=self._kept or [],
+            stopped=self._stop is not None,
+            delivered=delivered,
+            error=error,
+            source_error=self._source_error,
+            stats=self._writer.stats,
+        )
+        await deliver(self._on_complete, result)
+
+    # -- cancel() ------------------------------------------------------------------------
+
+    def cancel(
+        self, final_chunk: Any = NO_FINAL_CHUNK, *, reason: ProducerEndReason = "completed"
+    ) -> bool:
+        """Stop this tee: the source is closed, ``final_chunk`` (if given) is sent after the
+        chunks already taken from it, and the stream ends with ``reason``. The HTTP response
+        gets the same chunks and ends too. Returns whether the tee was still running.
+        Callable from any task or thread; ``client.cancel(stream_id)`` does the same."""
+        request = CancelRequest.build(final_chunk, reason)
+        if self._done.is_set():
+            return False
+        self._stop_soon(request)
+        return True
+
+    def _still_running(self) -> bool:
+        return not self._done.is_set()
+
+    def _stop_soon(self, request: CancelRequest) -> None:
+        self._home.call(lambda: self._begin_stop(request))
+
+    def _begin_stop(self, request: CancelRequest) -> None:
+        with self._guard:
+            if self._stop is not None or self._done.is_set():
+                return
+            self._stop = request
+            self._accepted_at_stop = self._accepted
+            if request.has_final_chunk:
+                self._give_reader(request.final_chunk)
+            self._give_reader(_END)
+        self._to_server.offer(_WAKE)  # a sender waiting for chunks sees the stop at once
+        interrupt = self._interrupt
+        if interrupt is not None:
+            interrupt.request()
 
     # -- the handle ----------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine, Iterable, Mapping
@@ -31,8 +32,14 @@ def iterate(source: AnyIterable) -> AsyncIterator[Any]:
 
 
 async def _from_plain(source: Iterable[Any]) -> AsyncIterator[Any]:
-    for item in source:
-        yield item
+    items = iter(source)
+    try:
+        for item in items:
+            yield item
+    finally:
+        close = getattr(items, "close", None)  # a generator: closed with the stream
+        if close is not None:
+            close()
 
 
 async def sleep(seconds: float) -> None:
@@ -192,6 +199,84 @@ async def shielded(target: AsyncTarget) -> None:
         raise
 
 
+#: the exception a task's cancellation raises (its blocking twin is never raised)
+Cancelled = asyncio.CancelledError
+
+
+class AsyncHome:
+    """Where an object runs: its event loop. ``call()`` runs a function there, at once when
+    the caller is already on that loop, else soon (``call_soon_threadsafe``)."""
+
+    __slots__ = ("_loop",)
+
+    def __init__(self) -> None:
+        try:
+            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
+
+    def call(self, function: Callable[[], None]) -> None:
+        loop = self._loop
+        if loop is None:
+            function()
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            function()
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(function)
+
+
+class AsyncInterrupt:
+    """Cancels the task that made it, but only while ``armed``: while it waits on the source
+    of a stream, so that stopping cancels the model's call. ``absorb()`` tells that
+    cancellation apart from any other."""
+
+    __slots__ = ("_requested", "_task", "armed")
+
+    def __init__(self) -> None:
+        try:
+            self._task: asyncio.Task[Any] | None = asyncio.current_task()
+        except RuntimeError:
+            self._task = None
+        self.armed = False
+        self._requested = False
+
+    def request(self) -> None:
+        """Cancel the task now if it waits on the source; else the stop is seen after it."""
+        task = self._task
+        if self.armed and not self._requested and task is not None and not task.done():
+            self._requested = True
+            task.cancel()
+
+    def absorb(self) -> bool:
+        """After catching ``Cancelled``: True when it was this interrupt's (and nothing else
+        wants the task cancelled), so the caller goes on with the stop."""
+        if not self._requested:
+            return False
+        self._requested = False
+        uncancel = getattr(self._task, "uncancel", None)  # Python 3.11+
+        return uncancel is None or uncancel() == 0
+
+    def settle(self) -> None:
+        """The stream is over: a request the source swallowed is taken back."""
+        if self._requested:
+            self._requested = False
+            uncancel = getattr(self._task, "uncancel", None)
+            if uncancel is not None:
+                uncancel()
+
+
+async def run_callback(callback: Callable[[Any], Any], argument: Any) -> None:
+    """Call ``callback(argument)``, awaiting what it returns if it is awaitable."""
+    result = callback(argument)
+    if inspect.isawaitable(result):
+        await result
+
+
 class AsyncHttp:
     """One POST at a time, for token requests."""
 
@@ -236,12 +321,15 @@ class AsyncTicker:
 __all__ = [
     "AnyIterable",
     "AsyncEvent",
+    "AsyncHome",
     "AsyncHttp",
+    "AsyncInterrupt",
     "AsyncLock",
     "AsyncQueue",
     "AsyncSocket",
     "AsyncTask",
     "AsyncTicker",
+    "Cancelled",
     "PlainForGuard",
     "PlainWithGuard",
     "SocketError",
@@ -252,6 +340,7 @@ __all__ = [
     "finish_at_exit",
     "iterate",
     "monotonic",
+    "run_callback",
     "shielded",
     "sleep",
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextvars
+import inspect
 import logging
 import queue
 import threading
@@ -77,7 +79,10 @@ class Task:
     __slots__ = ("_thread",)
 
     def __init__(self, target: Target, name: str) -> None:
-        self._thread = threading.Thread(target=target, name=name, daemon=True)
+        # the caller's context goes along, as an asyncio task's does (OpenTelemetry's current
+        # span among others)
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(target=context.run, args=(target,), name=name, daemon=True)
         self._thread.start()
 
     def join(self) -> None:
@@ -191,6 +196,53 @@ def shielded(target: Target) -> None:
     target()
 
 
+class Cancelled(BaseException):
+    """The asyncio twin catches a task's cancellation; threads are never cancelled, and this is
+    never raised."""
+
+
+class Home:
+    """The asyncio twin runs functions on an object's event loop; threads call them directly."""
+
+    __slots__ = ()
+
+    def call(self, function: Callable[[], None]) -> None:
+        function()
+
+
+class Interrupt:
+    """The asyncio twin cancels a task waiting on its source. A thread cannot be interrupted:
+    a blocking stream sees the stop once the source yields its next chunk."""
+
+    __slots__ = ("armed",)
+
+    def __init__(self) -> None:
+        self.armed = False
+
+    def request(self) -> None:
+        pass
+
+    def absorb(self) -> bool:
+        return False
+
+    def settle(self) -> None:
+        pass
+
+
+def run_callback(callback: Callable[[Any], Any], argument: Any) -> None:
+    """Call ``callback(argument)``; a coroutine function cannot be awaited here."""
+    result = callback(argument)
+    if inspect.isawaitable(result):
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()  # no "never awaited" warning on top of the error
+        raise TypeError(
+            f"{getattr(callback, '__name__', 'the callback')} returned an awaitable: the "
+            "blocking client calls callbacks as plain functions (use AsyncStreamstraight "
+            "for coroutine functions)"
+        )
+
+
 class Http:
     """One POST at a time, for token requests."""
 
@@ -227,8 +279,11 @@ class Ticker:
 
 __all__ = [
     "AnyIterable",
+    "Cancelled",
     "Event",
+    "Home",
     "Http",
+    "Interrupt",
     "Lock",
     "PlainForGuard",
     "PlainWithGuard",
@@ -244,6 +299,7 @@ __all__ = [
     "finish_at_exit",
     "iterate",
     "monotonic",
+    "run_callback",
     "shielded",
     "sleep",
 ]

@@ -9,11 +9,17 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
+from .._core.cancel import NO_FINAL_CHUNK, CancelRequest
 from .._core.errors import ConfigurationError, StreamBusyError, WriterClosedError
+from .._core.keep import OnComplete, check_on_complete
 from .._core.machine import State
 from .._core.options import ServerOptions, StreamOptions, split_options
+from .._core.protocol import ProducerEndReason
+from .._core.stats import ClientStats
 from .._core.stderr_fallback import FOR_A_PERSON
+from .._core.telemetry import TelemetryChoice
 from .._core.tokens import TokenCache
+from .._core.watch import WatchHub
 from .._shims._sync import (
     AnyIterable,
     Lock,
@@ -25,7 +31,9 @@ from .._shims._sync import (
     monotonic,
     sleep,
 )
+from .cancel import CancelRegistry
 from .check import check_server
+from .feed import Feed
 from .session import StreamSession
 from .tee import DEFAULT_TEE_BUFFER, Tee, TeeGroup
 from .tokens import request_client_token
@@ -51,12 +59,22 @@ class Streamstraight(PlainWithGuard):
     official SDK's two dicts, or both. Stream options given here (``encoder``, ...) are the
     defaults of every stream; a ``stream_id`` given here is the official SDK's "current stream",
     written by ``stream_writer()`` and ``stream()`` without arguments.
+
+    ``cancel_url`` (``redis://...``, the ``redis`` extra) lets ``cancel()`` reach streams
+    running in other processes. ``telemetry`` (None: on once the app imports OpenTelemetry),
+    ``tracer_provider`` and ``meter_provider`` control the OpenTelemetry span and metrics of
+    each stream (the ``otel`` extra).
     """
 
     def __init__(
         self,
         server_options: Mapping[str, Any] | ServerOptions | None = None,
         stream_options: Mapping[str, Any] | StreamOptions | None = None,
+        *,
+        cancel_url: str | None = None,
+        telemetry: bool | None = None,
+        tracer_provider: Any = None,
+        meter_provider: Any = None,
         **options: Any,
     ) -> None:
         server_kw, stream_kw = split_options(options)
@@ -72,6 +90,10 @@ class Streamstraight(PlainWithGuard):
         self._current_lock = Lock()
         self._tokens = TokenCache()
         self._tees = TeeGroup()
+        self._cancels = CancelRegistry(cancel_url)
+        self._hub = WatchHub(
+            TelemetryChoice(telemetry, self.options.base_url, tracer_provider, meter_provider)
+        )
         finish_at_exit(self)
 
     def __repr__(self) -> str:
@@ -99,19 +121,25 @@ class Streamstraight(PlainWithGuard):
         return StreamWriter(self, self._stream_options(stream_id, stream_options))
 
     def stream(
-        self, source: AnyIterable, stream_id: str | None = None, **stream_options: Any
+        self,
+        source: AnyIterable,
+        stream_id: str | None = None,
+        *,
+        on_complete: OnComplete | None = None,
+        **stream_options: Any,
     ) -> int:
         """Send every chunk of ``source``, end the stream, and return how many chunks were sent.
 
         ``source`` is any iterable; the asyncio client also takes asynchronous iterables.
+        ``cancel(stream_id)`` stops it: the source is closed and the stream ends early.
+        ``on_complete(result)`` is called once the source ended or was stopped, with its chunks
+        (:class:`StreamResult`); with it, a Streamstraight failure does not stop the source,
+        which is read to its end before the failure is raised.
         """  # unasync: keep
+        check_on_complete(on_complete)
         chunks = iterate(source)
-        sent = 0
-        with self.stream_writer(stream_id, **stream_options) as writer:
-            for chunk in chunks:
-                if writer.send(chunk) is not None:
-                    sent += 1
-        return sent
+        writer = self.stream_writer(stream_id, **stream_options)
+        return Feed(writer, chunks, on_complete).run()
 
     def tee(
         self,
@@ -119,6 +147,7 @@ class Streamstraight(PlainWithGuard):
         stream_id: str | None = None,
         *,
         buffer: int = DEFAULT_TEE_BUFFER,
+        on_complete: OnComplete | None = None,
         **stream_options: Any,
     ) -> Tee:
         """Stream ``source`` to Streamstraight in the background and return an iterator over
@@ -131,7 +160,10 @@ class Streamstraight(PlainWithGuard):
         stream with ``producer-error`` and is raised on the response's side too. A response
         that falls more than ``buffer`` chunks behind is detached (:class:`ReaderDetachedError`)
         instead of holding the source back. Closing the client waits for running tees.
+        ``cancel()`` on the result, or ``client.cancel(stream_id)``, stops it; ``on_complete``
+        gets the source's chunks once it ended or was stopped, Streamstraight or not.
         """
+        check_on_complete(on_complete)
         if stream_id is None and not stream_options:
             if self._stream is None:
                 raise ConfigurationError(
@@ -140,7 +172,7 @@ class Streamstraight(PlainWithGuard):
             stream = self._stream
         else:
             stream = self._stream_options(stream_id, stream_options)
-        return Tee(self, iterate(source), stream, buffer, self._tees)
+        return Tee(self, iterate(source), stream, buffer, self._tees, on_complete)
 
     def _stream_options(self, stream_id: str | None, given: Mapping[str, Any]) -> StreamOptions:
         if stream_id is None:
@@ -160,7 +192,7 @@ class Streamstraight(PlainWithGuard):
         return self._open(stream, log_failure=log_failure)
 
     def _open(self, stream: StreamOptions, *, log_failure: bool = True) -> StreamSession:
-        session = StreamSession(self.options, stream, on_close=self._forget)
+        session = StreamSession(self.options, stream, on_close=self._forget, hub=self._hub)
         session.machine.log_failure = log_failure
         with self._registry:
             other = self._sessions.get(stream.stream_id)
@@ -252,6 +284,33 @@ class Streamstraight(PlainWithGuard):
         check_blocking_allowed(self)
         check_server(self.options)
 
+    # -- stop and watch ------------------------------------------------------------------
+
+    def cancel(
+        self,
+        stream_id: str,
+        final_chunk: Any = NO_FINAL_CHUNK,
+        *,
+        reason: ProducerEndReason = "completed",
+    ) -> bool:
+        """Stop the writer, ``stream()`` or ``tee()`` writing ``stream_id``; returns whether one
+        was running.
+
+        Its source is closed (so the model's call stops), ``final_chunk`` (if given) is sent
+        after the chunks already taken from it, and the stream ends with ``reason``
+        (``"completed"`` or ``"producer-error"``). A writer's ``send()`` raises
+        :class:`StreamCancelledError` from then on. With ``cancel_url``, a stream running in
+        another process is reached through Redis (``final_chunk`` must then be
+        JSON-encodable); otherwise only streams of this client are.
+        """
+        request = CancelRequest.build(final_chunk, reason)
+        return self._cancels.cancel(stream_id, request)
+
+    def stats(self) -> ClientStats:
+        """The client's figures: live writers, and totals over every stream it wrote (chunks,
+        bytes, reconnects, streams by outcome, failures by kind)."""
+        return self._hub.snapshot()
+
     # -- tokens --------------------------------------------------------------------------
 
     def fetch_client_token(self) -> str:
@@ -291,6 +350,7 @@ class Streamstraight(PlainWithGuard):
         self._current = None
         for session in sessions:
             session.close()
+        self._cancels.close()
 
     def _finish(self, timeout: float = TEE_CLOSE_TIMEOUT) -> None:
         """When the process exits: let the tees and writers still running finish, up to

@@ -34,6 +34,7 @@ from .._core.protocol import (
     producer_auth,
 )
 from .._core.version import sdk_version
+from .._core.watch import StreamWatch, WatchedMachine, WatchHub
 from .._shims._sync import (
     Event,
     Lock,
@@ -61,13 +62,18 @@ class StreamSession:
         options: ServerOptions,
         stream: StreamOptions,
         on_close: Callable[[StreamSession], None] | None = None,
+        hub: WatchHub | None = None,
     ) -> None:
         self.options = options
         self.stream = stream
-        self.machine = StreamMachine(
-            stream.stream_id, options, overwrite=stream.overwrite_existing_stream
+        now = monotonic()
+        #: this stream's figures and events (stats, telemetry)
+        self.watch = hub.watch(stream.stream_id, now) if hub else StreamWatch(stream.stream_id, now)
+        self.machine: StreamMachine = WatchedMachine(
+            stream.stream_id, options, self.watch, overwrite=stream.overwrite_existing_stream
         )
         self._guard = StateGuard()
+        self.watch.attach(self.machine, self._guard)
         self._lock = Lock()  # one writer call at a time
         self._wake = Event()
         self._stop = Event()
@@ -98,11 +104,14 @@ class StreamSession:
 
     def _bind(self, generation: int) -> tuple[dict[str, Any], Any]:
         machine, guard, wake = self.machine, self._guard, self._wake
+        counters = self.watch.counters
 
         def on_ack(payload: Any = None) -> None:
             if isinstance(payload, dict):
                 with guard:
                     woke = machine.ack(generation, payload.get("seq"))
+                    if machine.confirmed > counters.sample_seq:  # one chunk in 16 is timed
+                        counters.samples_confirmed(machine.confirmed, monotonic())
                 if woke:
                     wake.set()
 
@@ -183,6 +192,7 @@ class StreamSession:
         try:
             if socket is None:
                 raise SocketError("not connected")
+            self.watch.resent(len(action.chunks), sum(chunk.size for chunk in action.chunks))
             for chunk in action.chunks:
                 socket.emit_chunk(chunk.seq, chunk.data)
         except SocketError:
@@ -269,15 +279,21 @@ class StreamSession:
         Waits only while the window is full or the connection is being resumed."""
         with self._lock:
             machine = self.machine
+            counters = self.watch.counters
             with self._guard:
                 seq = machine.send(data, size)
                 # read with the seq: a drop seen by the reader meanwhile moves the generation on
                 generation = machine.generation
+                if seq >= counters.next_sample:  # one chunk in 16 is timed until confirmed
+                    counters.sample(seq, monotonic())
             while seq < 0:
                 self._drive(Goal.ROOM, size)
                 with self._guard:
                     seq = machine.send(data, size)
                     generation = machine.generation
+                    if seq >= counters.next_sample:
+                        counters.sample(seq, monotonic())
+            counters.bytes_sent += size
             # only this call (under self._lock) connects, so the socket is that generation's
             socket = self._socket
             try:
@@ -300,7 +316,9 @@ class StreamSession:
         with self._lock:
             with self._guard:
                 self.machine.end(reason, monotonic(), timeout=timeout)
+            self.watch.end_reason = reason
             self._drive(Goal.ENDED)
+            self.watch.finish(monotonic())
             return self.machine.end_redis_id or ""
 
     def abort(self) -> None:
@@ -338,5 +356,6 @@ class StreamSession:
         heartbeat, self._heartbeat = self._heartbeat, None
         if heartbeat is not None:
             heartbeat.stop()
+        self.watch.finish(monotonic())
         if self._on_close is not None:
             self._on_close(self)
