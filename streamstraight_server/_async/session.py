@@ -242,7 +242,15 @@ class AsyncStreamSession:
                     return
                 wait = MAX_IDLE_WAIT if deadline is None else min(deadline - now, MAX_IDLE_WAIT)
                 if wait > 0:
-                    await self._wake.wait(wait)
+                    socket = self._socket
+                    if socket is None:
+                        await self._wake.wait(wait)
+                        continue
+                    socket.awaiting(True)
+                    try:
+                        await self._wake.wait(wait)
+                    finally:
+                        socket.awaiting(False)
         except StreamstraightServerError:
             if machine.state is State.FAILED:
                 await self._drop_socket()

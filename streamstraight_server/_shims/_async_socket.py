@@ -186,6 +186,10 @@ class AsyncSocket:
         except SocketError:
             pass
 
+    def awaiting(self, waiting: bool) -> None:
+        """The blocking twin's reader pauses while busy unless a writer waits; this one reads
+        as the event loop allows."""
+
     async def settle(self, after: float) -> None:
         """Let the reader take what arrived before ``after``: a deadline is only over when the
         reader ran past it (a starved process is not a silent server). Three turns of the loop

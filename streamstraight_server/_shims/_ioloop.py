@@ -34,6 +34,9 @@ logger = logging.getLogger("streamstraight_server.transport")
 LINGER = 0.25
 #: how often the liveness of every connection is checked (seconds)
 SWEEP_INTERVAL = 1.0
+#: while messages come often, a pass begins this long after the previous one at the earliest
+#: (seconds), so that one wake-up of the thread serves many messages
+COALESCE = 0.005
 #: bytes read from one connection per pass, so that one flooding server cannot starve the rest
 READ_BUDGET = 256 * 1024
 
@@ -50,6 +53,10 @@ class Connection(Protocol):
 
     def check_alive(self, caught_up: float) -> None:
         """Everything that arrived by ``caught_up`` has been read: drop a silent server."""
+
+
+def _nothing() -> None:
+    pass
 
 
 class Timer:
@@ -83,9 +90,14 @@ class IOLoop:
         self._thread: threading.Thread | None = None
         self._idle_since: float | None = None
         self._selector: selectors.BaseSelector | None = None
+        self._wake_selector: selectors.BaseSelector | None = None
         self._wake_r: socket.socket | None = None
         self._wake_w: socket.socket | None = None
         self._woken = False
+        self._wakes_at = 0.0  # when the loop's current wait ends at the latest
+        self._last_pass = 0.0  # when the previous pass began
+        self._coalescing = False
+        self._answers_awaited = 0  # writers waiting for the server (see awaiting)
         #: everything readable when this pass began has been read (monotonic seconds)
         self.caught_up = 0.0
         self._passes = 0
@@ -124,15 +136,21 @@ class IOLoop:
             heapq.heappush(self._timers, (timer.when, next(self._order), timer))
             self._live_timers += 1
             self._ensure_running()
-        self._wake()
+            if timer.when < self._wakes_at:  # else the loop looks at its timers before then
+                self._wake_locked()
         return timer
 
     def _cancel(self, timer: Timer) -> None:
         with self._guard:
             if not timer.cancelled:
                 timer.cancelled = True
+                timer.callback = _nothing  # what it would have called can be freed now
                 self._live_timers -= 1
-                if not self._live_timers:
+                if len(self._timers) > 64 and len(self._timers) > 4 * self._live_timers:
+                    # cancelled entries leave the heap lazily; too many of them, and it is rebuilt
+                    self._timers = [entry for entry in self._timers if not entry[2].cancelled]
+                    heapq.heapify(self._timers)
+                if not self._live_timers and not self._connections:
                     self._wake_locked()  # the loop may have nothing left to do
 
     def settle(self, after: float, timeout: float) -> bool:
@@ -151,6 +169,14 @@ class IOLoop:
                 self._settled.wait(min(left, 0.5))
         return True
 
+    def awaiting(self, waiting: bool) -> None:
+        """A writer starts (True) or stops (False) waiting for the server: while any waits,
+        the loop makes no busy pause, so that the answer is read as it comes."""
+        with self._guard:
+            self._answers_awaited += 1 if waiting else -1
+            if waiting and self._coalescing:
+                self._wake_locked()
+
     def want_write(self, connection: Connection) -> None:
         """Call ``connection.on_writable`` once its socket can take more bytes."""
         self.call(lambda: self._watch_write(connection, True))
@@ -163,6 +189,8 @@ class IOLoop:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self._wake_selector = selectors.DefaultSelector()
+        self._wake_selector.register(self._wake_r, selectors.EVENT_READ, None)
         self._woken = False
         self._thread = threading.Thread(target=self._main, name="streamstraight-io", daemon=True)
         self._thread.start()
@@ -249,6 +277,7 @@ class IOLoop:
                 self._stop_locked(sweep)
                 return False
             timeout = 0.0 if self._pending_read else self._select_timeout(now, busy)
+            self._wakes_at = now + timeout
         started = time.monotonic()
         assert self._selector is not None
         try:
@@ -283,6 +312,25 @@ class IOLoop:
             self.caught_up = started
             self._settled.notify_all()
         self._run_timers()
+        previous, self._last_pass = self._last_pass, started
+        if (
+            events
+            and not self._pending_read
+            and started - previous < COALESCE
+            and not self._answers_awaited
+        ):
+            # busy: let more arrive before the next pass, since a wake-up of this thread costs
+            # more than a message and acks can wait a few milliseconds (see COALESCE); a lone
+            # answer after a quiet spell is read at once
+            rest = COALESCE - (time.monotonic() - started)
+            if rest > 0 and self._wake_selector is not None:
+                self._coalescing = True
+                try:
+                    # calls, timers and a writer starting to wait for an answer cut it short
+                    for _ in self._wake_selector.select(rest):
+                        self._drain_wake()
+                finally:
+                    self._coalescing = False
         return True
 
     def _select_timeout(self, now: float, busy: bool) -> float:
@@ -335,9 +383,11 @@ class IOLoop:
         assert self._selector is not None and self._wake_r is not None
         assert self._wake_w is not None
         self._selector.close()
+        if self._wake_selector is not None:
+            self._wake_selector.close()
         self._wake_r.close()
         self._wake_w.close()
-        self._selector = self._wake_r = self._wake_w = None
+        self._selector = self._wake_selector = self._wake_r = self._wake_w = None
         self._thread = None
         self._settled.notify_all()
 

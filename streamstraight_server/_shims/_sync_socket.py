@@ -53,6 +53,7 @@ from ._wire import (
 
 #: how long a write may wait for a server that does not read before the connection is dropped
 SEND_TIMEOUT = 30.0
+_RECV_SIZE = 65536
 _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 
 
@@ -133,7 +134,7 @@ class Socket:
         self._sock = sock
         self._loop = loop
         self._last_read = time.monotonic()
-        loop.run(lambda: loop.register(self))
+        loop.call(lambda: loop.register(self))
 
     def _handshake(self, sock: socket.socket, deadline: float) -> None:
         wire = self._wire
@@ -185,7 +186,7 @@ class Socket:
         taken = 0
         while taken < budget:
             try:
-                data = sock.recv(65536)
+                data = sock.recv(_RECV_SIZE)
             except _WOULD_BLOCK:
                 return False
             except OSError as exc:
@@ -196,6 +197,7 @@ class Socket:
                 return False
             taken += len(data)
             self._last_read = time.monotonic()
+            drained = len(data) < _RECV_SIZE and not _tls_pending(sock)
             try:
                 messages = self._frames.feed(data)
             except FrameError as exc:
@@ -206,6 +208,8 @@ class Socket:
                 self._message(opcode, payload)
                 if self._closed:
                     return False
+            if drained:  # a short read emptied the socket: the selector says when more comes
+                return False
         return True
 
     def _message(self, opcode: int, payload: bytes) -> None:
@@ -357,6 +361,13 @@ class Socket:
         """Send without waiting, at most once, dropped if the connection is gone."""
         self._write_nowait(text_frame(self._wire.event(event, data)))
 
+    def awaiting(self, waiting: bool) -> None:
+        """The session starts (True) or stops (False) waiting for the server: the I/O thread
+        then reads without its busy pause."""
+        loop = self._loop
+        if loop is not None:
+            loop.awaiting(waiting)
+
     def settle(self, after: float) -> None:
         """Return once the I/O thread has read what arrived before ``after``: a deadline is
         only over when the reader ran past it (a starved process is not a silent server)."""
@@ -365,28 +376,39 @@ class Socket:
             loop.settle(after, timeout=SEND_TIMEOUT)
 
     def close(self) -> None:
+        """Say goodbye if connected, and let the I/O thread close the socket once it no longer
+        watches it. Returns without waiting for the I/O thread."""
         goodbye = text_frame(self._wire.disconnect()) if self.connected else b""
         self._closed = True
         self._wire.abandon()
         loop, sock = self._loop, self._sock
         if sock is None:
             return
-        if loop is not None:
-            loop.run(lambda: loop.unregister(self))
-        try:
-            if self._send_lock.acquire(timeout=1.0):
-                try:
-                    sock.setblocking(False)
-                    sock.send(goodbye + control_frame(OP_CLOSE))
-                finally:
-                    self._send_lock.release()
-        except OSError:
-            pass
+        if self._send_lock.acquire(timeout=1.0):
+            try:
+                sock.send(goodbye + control_frame(OP_CLOSE))
+            except OSError:
+                pass
+            finally:
+                self._send_lock.release()
         try:
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-        sock.close()
+        if loop is None:
+            sock.close()
+            return
+
+        def forget() -> None:
+            loop.unregister(self)
+            sock.close()
+
+        loop.call(forget)
+
+
+def _tls_pending(sock: socket.socket) -> bool:
+    """Whether TLS holds decrypted bytes that the selector cannot see."""
+    return isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
 
 
 def _wait_writable(sock: socket.socket, timeout: float) -> bool:

@@ -241,7 +241,15 @@ class StreamSession:
                     return
                 wait = MAX_IDLE_WAIT if deadline is None else min(deadline - now, MAX_IDLE_WAIT)
                 if wait > 0:
-                    self._wake.wait(wait)
+                    socket = self._socket
+                    if socket is None:
+                        self._wake.wait(wait)
+                        continue
+                    socket.awaiting(True)
+                    try:
+                        self._wake.wait(wait)
+                    finally:
+                        socket.awaiting(False)
         except StreamstraightServerError:
             if machine.state is State.FAILED:
                 self._drop_socket()
