@@ -4,6 +4,7 @@ python-socketio's threaded client."""
 from __future__ import annotations
 
 import asyncio
+import http.client
 import logging
 import queue
 import threading
@@ -13,12 +14,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import engineio
-import requests
 import socketio
 import websocket
 
 from .._core.errors import describe
-from . import _transport
+from . import _http, _transport
 from ._transport import (
     ENGINEIO_MESSAGE,
     Handler,
@@ -174,18 +174,20 @@ def shielded(target: Target) -> None:
 
 
 class Http:
-    """One POST at a time, for token requests."""
+    """One POST at a time, for token requests: ``timeout`` is a deadline for all of it, however
+    slowly the server answers (see ``_http``). Returns the status, at most ``limit``
+    bytes of the answer as text, and whether that is all of it."""
 
     @staticmethod
-    def post(url: str, headers: Mapping[str, str], timeout: float) -> tuple[int, str]:
+    def post(
+        url: str, headers: Mapping[str, str], timeout: float, limit: int
+    ) -> tuple[int, str, bool]:
         try:
-            response = requests.post(url, headers=dict(headers), timeout=timeout)
-        except requests.Timeout as exc:
+            return _http.post(url, headers, timeout, limit)
+        except TimeoutError as exc:
             raise SocketTimeout(f"no answer from {url} within {timeout:g}s") from exc
-        except (requests.RequestException, ValueError) as exc:
+        except (OSError, http.client.HTTPException, ValueError) as exc:
             raise SocketError(f"cannot reach {url}: {describe(exc)}") from exc
-        with response:
-            return response.status_code, response.text
 
 
 class _InlineEngineIO(engineio.Client):  # type: ignore[misc]
