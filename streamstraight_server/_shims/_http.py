@@ -63,7 +63,8 @@ class _DeadlineSocket:
         return io.BufferedReader(_Reader(self._sock, self._deadline))
 
     def close(self) -> None:
-        self._sock.close()
+        """http.client closes its connection as soon as an answer says it will close, before
+        the body is read: the socket itself is closed by ``post`` once it is done."""
 
 
 def _connect(host: str, port: int, deadline: float) -> socket.socket:
