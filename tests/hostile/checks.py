@@ -113,6 +113,7 @@ def verdict(mode: Mode, outcome: Outcome, stored: Stored, records: Records, stre
     # what the server stored decides whether the verdict was true
     sent = expected_data()
     assert stored.chunks == sent[: len(stored.chunks)], "the server holds other chunks"
+    assert stored.conflicts == 0, "a seq was sent again with other data"
     if mode.action == "stream":
         if error is None:
             assert stored.chunks == sent, f"delivered, yet the server holds {len(stored.chunks)}"
