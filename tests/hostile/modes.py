@@ -302,13 +302,31 @@ class HugeUnknownEvent(Behaviour):
 class GarbagePackets(Behaviour):
     """Socket.IO packets that are not packets, once, early in the stream."""
 
-    PACKETS = ("hello", "2", "2[", '2"x"', "9999", "3[]", "3", "2-1", "2x[1]", "0{}", "4{}")
+    PACKETS: tuple[str, ...] = (
+        "hello",
+        "2",
+        "2[",
+        '2"x"',
+        "9999",
+        "3[]",
+        "3",
+        "2-1",
+        "2x[1]",
+        "0{}",
+    )
 
     async def chunk(self, conn: Conn, seq: int, data: str) -> None:
         if seq == 2 and conn.received == 3:
             for packet in self.PACKETS:
                 await conn.raw(packet)
         await super().chunk(conn, seq, data)
+
+
+class ConnectErrorAfterConnect(GarbagePackets):
+    """A CONNECT_ERROR for the namespace the producer is already connected to: outside the
+    protocol, it says nothing about the stream (which the server goes on storing)."""
+
+    PACKETS = ('4{"message":"you are not connected"}', "4{}")
 
 
 class EngineIoGarbage(Behaviour):
@@ -732,6 +750,11 @@ CATALOGUE: list[Mode] = [
     Mode("unknown-event-of-5mb", HugeUnknownEvent, row="a frame too large"),
     # below python-socketio
     Mode("garbage-socketio-packets", GarbagePackets, row="malformed packets (net)"),
+    Mode(
+        "connect-error-after-connect",
+        ConnectErrorAfterConnect,
+        row="a packet out of place is ignored (net)",
+    ),
     Mode("garbage-engineio-packets", EngineIoGarbage, row="malformed frames (net)"),
     Mode("invalid-utf8", InvalidUtf8, row="invalid UTF-8 (net)"),
     Mode("binary-frames", BinaryFrames, row="binary frames (net)"),
