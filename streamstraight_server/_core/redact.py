@@ -145,12 +145,21 @@ def scrub_exception(exc: BaseException, *secrets: str | None) -> None:
         if args != link.args:
             link.args = args
         for name, value in list(vars(link).items()):
+            if isinstance(value, BaseException):
+                continue  # scrubbed as a link of the chain when it is one
             if isinstance(value, (str, bytes, bytearray)) or type(value) in (dict, list, tuple):
-                plain = value
-            elif callable(getattr(value, "items", None)) and not isinstance(value, BaseException):
+                plain: Any = value
+            elif callable(getattr(value, "items", None)):
                 plain = dict(value.items())  # headers and the like
             else:
-                continue
+                # any other object (a request's description with its headers): its repr
+                # stands in for it when that shows a secret
+                try:
+                    plain = repr(value)
+                except Exception:
+                    continue
+                if scrub(plain, *secrets) == plain:
+                    continue
             cleaned = scrub_data(plain, *secrets)
             if cleaned != plain:
                 try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import pytest
 
@@ -97,7 +98,13 @@ def test_scrub_exception_cleans_the_whole_chain_in_place() -> None:
         def items(self) -> object:
             return self._items.items()
 
+    @dataclass(frozen=True)
+    class RequestInfo:
+        url: str
+        headers: tuple[tuple[str, str], ...]
+
     root = WithHeaders(f"answered 500: {KEY}", Headers({"X-Echo": f"Bearer {KEY}"}))
+    root.request_info = RequestInfo("ws://h/", (("Authorization", f"Bearer {KEY}"),))  # type: ignore[attr-defined]
     try:
         try:
             raise root
@@ -110,6 +117,9 @@ def test_scrub_exception_cleans_the_whole_chain_in_place() -> None:
     assert root.args == (f"answered 500: {MASK}",)
     assert root.headers == {"X-Echo": f"Bearer {MASK}"}
     assert root.body == f"body {MASK}".encode()
+    assert root.request_info.endswith(  # type: ignore[attr-defined]
+        "RequestInfo(url='ws://h/', headers=(('Authorization', 'Bearer ***'),))"
+    )
 
 
 def test_the_filter_scrubs_fragments_too() -> None:
