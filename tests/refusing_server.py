@@ -10,7 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 @contextmanager
-def refusing_server(status: int, body: str = "") -> Iterator[tuple[str, list[str]]]:
+def refusing_server(
+    status: int, body: str = "", headers: dict[str, str] | None = None
+) -> Iterator[tuple[str, list[str]]]:
     """Its base URL, and the request paths it saw."""
     seen: list[str] = []
 
@@ -21,6 +23,8 @@ def refusing_server(status: int, body: str = "") -> Iterator[tuple[str, list[str
             self.send_response(status)
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", str(len(payload)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
 

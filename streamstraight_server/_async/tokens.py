@@ -7,22 +7,26 @@ from typing import Any
 
 from .._core.errors import StreamstraightTokenError
 from .._core.options import ServerOptions
-from .._core.redact import scrub
-from .._core.tokens import auth_headers, parse_token_response, token_url
+from .._core.redact import shown
+from .._core.tokens import MAX_ANSWER_BYTES, auth_headers, parse_token_response, token_url
 from .._shims._async import AsyncHttp, SocketError
 
 
 async def request_client_token(options: ServerOptions) -> str:
     """POST ``/v1/token`` with the API key and return the token the server minted."""
     url = token_url(options.base_url)
+    failure: SocketError | None = None
     try:
-        status, body = await AsyncHttp.post(
-            url, auth_headers(options.api_key), options.http_timeout
+        status, body, complete = await AsyncHttp.post(
+            url, auth_headers(options.api_key), options.http_timeout, MAX_ANSWER_BYTES
         )
     except SocketError as exc:
-        message = scrub(str(exc), options.api_key)
-        raise StreamstraightTokenError(f"the token request failed: {message}") from None
-    return parse_token_response(status, body, options.api_key)
+        failure = exc
+    if failure is not None:
+        # raised outside the except block: the transport's exception is not its context
+        message = shown(str(failure), options.api_key)
+        raise StreamstraightTokenError(f"the token request failed: {message}")
+    return parse_token_response(status, body, options.api_key, complete=complete)
 
 
 async def fetch_client_token(

@@ -3,6 +3,9 @@
 Errors raised once a stream has started carry its progress: ``confirmed`` is how many chunks
 (seq ``0 .. confirmed - 1``) the server has confirmed and ``sent`` how many were handed to
 ``send()``; both are ``None`` where no stream was under way.
+
+Errors that quote the server carry its words whole, scrubbed of the API key, in
+``server_message``; their message shows at most a few hundred characters of them.
 """
 
 from __future__ import annotations
@@ -20,11 +23,14 @@ class StreamstraightServerError(Exception):
         stream_id: str | None = None,
         confirmed: int | None = None,
         sent: int | None = None,
+        server_message: str | None = None,
     ) -> None:
         self.message = message
         self.stream_id = stream_id
         self.confirmed = confirmed
         self.sent = sent
+        #: what the server said, whole and scrubbed of the API key (None: not the server's words)
+        self.server_message = server_message
         super().__init__(message)
 
     def __str__(self) -> str:
@@ -95,9 +101,11 @@ class StreamstraightServerAbortError(StreamstraightServerError):
 class StreamstraightTokenError(StreamstraightServerError):
     """Fetching a client token failed (network, non-2xx answer, or no token in the body)."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, server_message: str | None = None
+    ) -> None:
         self.status = status
-        super().__init__(message)
+        super().__init__(message, server_message=server_message)
 
 
 class ConfigurationError(StreamstraightServerError, ValueError):
@@ -119,12 +127,17 @@ class HandshakeRejectedError(StreamstraightServerError):
     stream that is busy or has ended)."""
 
     def __init__(
-        self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        details: dict[str, Any] | None = None,
+        server_message: str | None = None,
     ) -> None:
         self.code = code
-        #: the server's refusal as it sent it (CONNECT_ERROR data)
+        #: the server's refusal (CONNECT_ERROR data), scrubbed of the API key at every depth
         self.details = details or {}
-        super().__init__(message)
+        super().__init__(message, server_message=server_message)
 
 
 class ConnectError(StreamstraightServerError):
@@ -147,10 +160,18 @@ class StreamError(StreamstraightServerError):
         stream_id: str | None = None,
         confirmed: int | None = None,
         sent: int | None = None,
+        server_message: str | None = None,
     ) -> None:
         self.code = code
+        #: the server's hint, in 0 .. the longest retry wait (30 s); None when absent or invalid
         self.retry_in_ms = retry_in_ms
-        super().__init__(message, stream_id=stream_id, confirmed=confirmed, sent=sent)
+        super().__init__(
+            message,
+            stream_id=stream_id,
+            confirmed=confirmed,
+            sent=sent,
+            server_message=server_message,
+        )
 
     def __str__(self) -> str:
         text = super().__str__()

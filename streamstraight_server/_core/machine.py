@@ -20,6 +20,17 @@ States::
         +---------> FAILED (from anywhere, through fail())      CLOSED (close())
 
 A failed machine raises its error again, as a fresh copy, from every later call.
+
+Budgets belong to the stream, not to a connection. A resume lasts from a drop until the server
+confirms something new (an ack, or a ``stream:info`` that holds more than was confirmed): a
+server that accepts, answers and drops again without that continues the same resume, with what
+is left of ``resume_attempts`` and ``resume_timeout`` (time spent reconnecting). END's deadline
+counts the time END waited on every connection, and the ack deadline moves only by the time
+spent reconnecting. Only a drop with nothing outstanding while no writer waits (an idle stream)
+starts afresh.
+
+Text from the server reaches messages and logs scrubbed of the key, then cut short
+(``redact.shown``); hints such as ``retryInMs`` are checked before they are passed on.
 """
 
 from __future__ import annotations
@@ -30,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .acks import InFlightWindow, PendingChunk
-from .backoff import retry_delay
+from .backoff import MAX_RETRY_WAIT, retry_delay
 from .errors import (
     AckTimeoutError,
     ConnectError,
@@ -48,8 +59,8 @@ from .errors import (
     root_cause,
 )
 from .options import ServerOptions
-from .protocol import EndPayload, ProducerEndReason, last_seq_for
-from .redact import scrub
+from .protocol import PRODUCER_END_REASONS, EndPayload, ProducerEndReason, last_seq_for
+from .redact import cut, scrub, shown, whole
 from .stderr_fallback import FOR_A_PERSON
 
 logger = logging.getLogger("streamstraight_server")
@@ -60,6 +71,12 @@ INFO_WAIT = 1.0
 ACK_PROBE = 2.0
 #: how long ``abort()`` waits for the answer to its END
 ABORT_END_TIMEOUT = 5.0
+#: after a resume, what is resent (or END) gets at least this long before a deadline expires
+RESUME_GRACE = 1.0
+#: ``lastSeq`` beyond this is not a seq (JavaScript's largest exact integer)
+MAX_SEQ = 2**53 - 1
+#: longest ``endRedisId`` passed on; a longer one is not an id
+MAX_END_ID = 256
 
 
 class State(enum.Enum):
@@ -130,13 +147,25 @@ class StreamMachine:
         self._closed_while_connecting = False
         self._info_seen = False
         self._info_deadline: float | None = None
-        self._attempts = 0  # failed connection attempts since the last success
+        #: failed connection attempts: of the first connection, or of the resume under way
+        self._attempts = 0
         self._attempts_allowed = options.num_connect_retries + 1
+        #: the most chunks the server ever confirmed at once (it may lose some afterwards)
+        self._best_confirmed = 0
+        #: the resume under way: ``_best_confirmed`` when it began (None: no resume under way),
+        #: the time spent reconnecting in it so far, when its current reconnection began, and
+        #: when the connection dropped
+        self._resume_mark: int | None = None
+        self._resume_spent = 0.0
         self._resume_started: float | None = None
+        self._dropped_at: float | None = None
         self._last_failure: BaseException | None = None
         self._end_reason: ProducerEndReason | None = None
         self._end_deadline: float | None = None
         self._end_timeout = options.end_timeout
+        self._end_sent_at: float | None = None
+        self._end_waited = 0.0  # time END waited on connections that dropped
+        self._writer_waiting = False
         #: a writer is waiting for acks since then (None: nobody waits for acks)
         self._ack_wait_since: float | None = None
         self._ack_deadline: float | None = None
@@ -268,11 +297,11 @@ class StreamMachine:
             kind = ConnectTimeoutError if isinstance(error, TimeoutError) else ConnectError
             attempts = self._attempts
             root = root_cause(error)
-            shown = error if isinstance(error, TimeoutError) else root
+            named = error if isinstance(error, TimeoutError) else root
             self.fail(
                 kind(
                     f"could not connect to {self.options.base_url} after {attempts} attempt"
-                    f"{'s' if attempts > 1 else ''}: {describe(shown)}",
+                    f"{'s' if attempts > 1 else ''}: {self._said(describe(named))}",
                     attempts=attempts,
                 ),
                 cause=root,
@@ -283,7 +312,7 @@ class StreamMachine:
     def _refused_as_ended(self, details: dict[str, Any]) -> None:
         raw = details.get("lastSeq", "absent")
         reason = details.get("endReason")
-        if type(raw) is not int and raw is not None:
+        if raw is not None and _seq(raw) is None:
             self.fail(
                 ConnectionLostError(
                     "the connection dropped during END and the server now refuses the stream as "
@@ -294,11 +323,15 @@ class StreamMachine:
         held_through = 0 if raw is None else raw + 1
         self._resumed_after_end(held_through, reason if isinstance(reason, str) else None)
 
-    def _resume_exhausted(self, now: float) -> bool:
+    def _resume_time(self, now: float) -> float:
+        """Time spent reconnecting in the resume under way."""
         started = self._resume_started if self._resume_started is not None else now
+        return self._resume_spent + (now - started)
+
+    def _resume_exhausted(self, now: float) -> bool:
         return (
             self._attempts >= self.options.resume_attempts
-            or now - started >= self.options.resume_timeout
+            or self._resume_time(now) >= self.options.resume_timeout
         )
 
     def _fail_resume(self) -> None:
@@ -307,7 +340,7 @@ class StreamMachine:
             ConnectionLostError(
                 f"the connection dropped and could not be resumed within "
                 f"{self.options.resume_attempts} attempts / {self.options.resume_timeout:g}s"
-                + (f": {describe(failure)}" if failure is not None else "")
+                + (f": {self._said(describe(failure))}" if failure is not None else "")
             ),
             cause=failure,
         )
@@ -329,20 +362,50 @@ class StreamMachine:
             )
             self.connect_failed(generation, ConnectionError("the connection closed"), now)
             return
+        window = self.window
+        if self._end_sent_at is not None:
+            self._end_waited += now - self._end_sent_at
+            self._end_sent_at = None
+        self._end_deadline = None
+        self.state = State.RESUMING
+        self._resume_started = self._dropped_at = now
+        best = self._best_confirmed = max(self._best_confirmed, window.acked_through)
+        idle = window.unconfirmed == 0 and self._end_reason is None and not self._writer_waiting
+        if self._resume_mark is not None and best <= self._resume_mark and not idle:
+            # the server accepted a connection, then dropped it without confirming anything
+            # new: the same resume goes on, with what is left of its attempts and time
+            self._attempts += 1
+            self._last_failure = ConnectionError(
+                "the server accepted the connection, then dropped it again without confirming "
+                "anything new"
+            )
+            logger.warning(
+                "stream %r: the connection dropped again before the server confirmed anything "
+                "new (%d of %d chunks confirmed; resume attempt %d of %d)",
+                self.stream_id,
+                window.acked_through,
+                window.sent,
+                self._attempts,
+                self.options.resume_attempts,
+            )
+            if self._resume_exhausted(now):
+                self._fail_resume()
+                return
+            self._connect(retry_delay(self.options.connect_retry_delay_ms, self._attempts - 1), now)
+            return
         logger.warning(
             "stream %r: connection lost with %d of %d chunks confirmed; resuming",
             self.stream_id,
-            self.window.acked_through,
-            self.window.sent,
+            window.acked_through,
+            window.sent,
         )
-        self.state = State.RESUMING
-        self._resume_started = now
+        self._resume_mark = best
+        self._resume_spent = 0.0
         self._attempts = 0
         if self.options.resume_attempts == 0:
             self._last_failure = ConnectionError("resume_attempts is 0")
             self._fail_resume()
             return
-        self._end_deadline = None
         self._connect(0.0, now)
 
     # -- what the server says -----------------------------------------------------------
@@ -354,13 +417,12 @@ class StreamMachine:
         self._info_seen = True
         self._linked = True
         self._info_deadline = None
-        self._attempts = 0  # a connection that answers counts as a success
         data = payload if isinstance(payload, dict) else {}
-        raw = data.get("lastSeq")
-        last_seq = raw if type(raw) is int and raw >= 0 else None
+        last_seq = _seq(data.get("lastSeq"))  # anything else counts as null
         ended = data.get("ended") is True
         end_reason = data.get("endReason") if isinstance(data.get("endReason"), str) else None
         if self.state is State.CONNECTING:
+            self._attempts = 0  # a first connection that answers counts as a success
             self._opened(last_seq, ended, now)
         elif self.state is State.RESUMING:
             self._resumed(last_seq, ended, end_reason, now)
@@ -368,8 +430,8 @@ class StreamMachine:
     def _info_missing(self, now: float) -> None:
         self._info_deadline = None
         self._info_seen = True
-        self._attempts = 0
         if self.state is State.CONNECTING:
+            self._attempts = 0
             self._opened(None, False, now)
         elif self.window.sent > self.window.base or self._end_reason is not None:
             self.fail(
@@ -380,6 +442,8 @@ class StreamMachine:
                 )
             )
         else:
+            self._resume_spent = self._resume_time(now)
+            self._resume_started = None
             self.state = State.OPEN
 
     def _opened(self, last_seq: int | None, ended: bool, now: float) -> None:
@@ -452,11 +516,23 @@ class StreamMachine:
         )
         if resend:
             self._actions.append(Resend(self.generation, resend))
+        self._resume_spent = self._resume_time(now)
         self._resume_started = None
+        if self._resume_mark is not None and window.acked_through > self._resume_mark:
+            self._resume_mark = None  # the server holds more than ever before: resumed
+        self._best_confirmed = max(self._best_confirmed, window.acked_through)
         if self._ack_wait_since is not None:
-            # the time spent reconnecting is not time the server had to ack: timers restart
+            # the time spent reconnecting is not time the server had to ack: the ack probe
+            # starts again, and the ack deadline moves by that time (not further, though what
+            # was resent gets a moment), so a server that keeps dropping renews nothing
+            reconnecting = now - (self._dropped_at if self._dropped_at is not None else now)
             self._ack_wait_since = now
-            self._ack_deadline = now + self.options.ack_timeout
+            if self._ack_deadline is not None:
+                self._ack_deadline = max(
+                    self._ack_deadline + reconnecting,
+                    now + min(RESUME_GRACE, self.options.ack_timeout),
+                )
+            self._ack_mark = min(self._ack_mark, window.acked_through)
         if self._end_reason is not None:
             self._send_end(now)
         else:
@@ -477,7 +553,7 @@ class StreamMachine:
                 )
             self._ended("")
             return
-        what = f"ended it ({reason})" if reason else "ended it"
+        what = f"ended it ({self._reason_text(reason)})" if reason else "ended it"
         if held_through < sent:
             lost = (held_through, sent - 1)
             self.window.server_holds(held_through)
@@ -522,32 +598,73 @@ class StreamMachine:
             self._linked = True
             self.connect_failed(generation, ConnectionError("the stream is still busy"), now)
             return
-        retry = data.get("retryInMs")
         message = data.get("message")
         if not isinstance(message, str) or not message:
             message = "an unspecified error"
-        message = scrub(message, self.options.api_key)  # a server may echo what it was sent
+        key = self.options.api_key  # a server may echo what it was sent
         self.fail(
             StreamError(
-                f"the server reported: {message}",
-                code=code,
-                retry_in_ms=retry if type(retry) is int else None,
+                f"the server reported: {shown(message, key)}",
+                code=None if code is None else shown(code, key, limit=MAX_CODE),
+                retry_in_ms=self._retry_hint(data.get("retryInMs")),
+                server_message=scrub(message, key),
             )
         )
+
+    def _retry_hint(self, retry: object) -> int | None:
+        """``retryInMs`` when it is a whole number of ms within the longest retry wait."""
+        if retry is None:
+            return None
+        if type(retry) is int and 0 <= retry <= MAX_RETRY_WAIT * 1000:
+            return retry
+        logger.warning(
+            "stream %r: ignoring the server's retryInMs %s: not a whole number of "
+            "milliseconds from 0 to %d",
+            self.stream_id,
+            cut(whole(retry), limit=40),
+            int(MAX_RETRY_WAIT * 1000),
+        )
+        return None
 
     def end_answer(self, generation: int, answer: Any) -> None:
         """The server's answer to END."""
         if generation != self.generation or self.state is not State.ENDING:
             return
+        key = self.options.api_key
         if isinstance(answer, dict) and answer.get("success") is True:
-            redis_id = answer.get("endRedisId")
-            self._ended(redis_id if isinstance(redis_id, str) else "")
+            self._ended(self._end_id(answer.get("endRedisId")))
         elif isinstance(answer, dict) and answer.get("success") is False:
-            error = scrub(str(answer.get("error") or "no reason given"), self.options.api_key)
-            self.fail(EndRejectedError(f"the server refused END: {error}"))
+            reason = whole(answer.get("error") or "no reason given", key)
+            self.fail(
+                EndRejectedError(f"the server refused END: {cut(reason)}", server_message=reason)
+            )
         else:
-            shown = scrub(_short(answer), self.options.api_key)
-            self.fail(EndRejectedError(f"the server answered END with {shown}"))
+            said = whole(answer, key, quoted=True)
+            self.fail(
+                EndRejectedError(f"the server answered END with {cut(said)}", server_message=said)
+            )
+
+    def _end_id(self, redis_id: object) -> str:
+        if isinstance(redis_id, str) and len(redis_id) <= MAX_END_ID:
+            return scrub(redis_id, self.options.api_key)
+        if redis_id is not None:
+            logger.warning(
+                "stream %r: the server's endRedisId is not an id (%s); it is not passed on",
+                self.stream_id,
+                cut(whole(redis_id, self.options.api_key), limit=60),
+            )
+        return ""
+
+    def _reason_text(self, reason: str) -> str:
+        return (
+            reason
+            if reason in PRODUCER_END_REASONS or reason in _OTHER_END_REASONS
+            else (shown(reason, self.options.api_key, limit=MAX_CODE))
+        )
+
+    def _said(self, text: str) -> str:
+        """Text that may quote the server (a transport's error), as a message shows it."""
+        return shown(text, self.options.api_key)
 
     def _ended(self, redis_id: str) -> None:
         self.window.confirm_all()
@@ -599,6 +716,7 @@ class StreamMachine:
 
     def begin_wait(self, goal: Goal, now: float) -> None:
         """A writer starts waiting for ``goal``: timers for acks start here."""
+        self._writer_waiting = True
         window = self.window
         if goal is Goal.ROOM:
             # wake once a quarter of what is in flight is confirmed rather than on every ack
@@ -613,6 +731,7 @@ class StreamMachine:
         self._ack_mark = window.acked_through
 
     def end_wait(self) -> None:
+        self._writer_waiting = False
         self.wake_at = -1
         self._ack_wait_since = None
         self._ack_deadline = None
@@ -634,7 +753,11 @@ class StreamMachine:
         self.state = State.ENDING
         payload: EndPayload = {"reason": self._end_reason, "lastSeq": last_seq_for(self.sent)}
         self._actions.append(SendEnd(self.generation, payload))
-        self._end_deadline = now + self._end_timeout
+        # END's deadline counts its wait on every connection; sent again after a drop, it gets
+        # what is left (and a moment for the round trip)
+        left = self._end_timeout - self._end_waited
+        self._end_sent_at = now
+        self._end_deadline = now + max(left, min(RESUME_GRACE, self._end_timeout))
 
     def close(self) -> None:
         """The writer is done with the stream, whatever state it is in."""
@@ -669,7 +792,7 @@ class StreamMachine:
         if (
             state is State.RESUMING
             and self._resume_started is not None
-            and now - self._resume_started >= self.options.resume_timeout
+            and self._resume_time(now) >= self.options.resume_timeout
         ):
             self._last_failure = self._last_failure or TimeoutError("resume_timeout")
             self._fail_resume()
@@ -679,7 +802,7 @@ class StreamMachine:
 
     def _poll_acks(self, now: float) -> None:
         window = self.window
-        if window.acked_through != self._ack_mark:
+        if window.acked_through > self._ack_mark:  # something new was confirmed
             self._ack_mark = window.acked_through
             self._ack_deadline = now + self.options.ack_timeout
         if (
@@ -712,7 +835,8 @@ class StreamMachine:
             return None
         candidates = [t for t in (self._info_deadline, self._end_deadline) if t is not None]
         if self.state is State.RESUMING and self._resume_started is not None:
-            candidates.append(self._resume_started + self.options.resume_timeout)
+            left = self.options.resume_timeout - self._resume_spent
+            candidates.append(self._resume_started + left)
         if self._ack_wait_since is not None and self.state is State.OPEN and not self.end_only:
             if self._ack_deadline is not None:
                 candidates.append(self._ack_deadline)
@@ -728,6 +852,11 @@ class StreamMachine:
         return idle and self.state is State.OPEN
 
 
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 200 else text[:200] + "..."
+#: longest error code or end reason of the server's shown in a message
+MAX_CODE = 64
+_OTHER_END_REASONS = ("producer-disconnected", "inactivity-timeout", "not-found", "ignore-ended")
+
+
+def _seq(value: object) -> int | None:
+    """A seq from the server, or None for anything that is not one."""
+    return value if type(value) is int and 0 <= value <= MAX_SEQ else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import AuthenticationError, HandshakeRejectedError, StreamstraightServerError
+from .redact import cut
 
 _AUTH_WORDS = ("unauthorized", "unauthorised", "api key", "api_key", "forbidden", "invalid key")
 
@@ -21,10 +22,13 @@ _ADVICE = {
 def classify_refusal(
     message: str, data: dict[str, Any], http_status: int | None, *, resuming: bool
 ) -> StreamstraightServerError | None:
-    """The error to raise at once for a refused handshake, or None when a retry may help."""
+    """The error to raise at once for a refused handshake, or None when a retry may help.
+
+    ``message`` and ``data`` are the server's, already scrubbed; the error shows the message
+    cut short."""
     code = data.get("code") if isinstance(data.get("code"), str) else None
     lowered = message.lower()
-    message = message.rstrip(". ")
+    message = cut(message.rstrip(". "))
     if (
         http_status in (401, 403)
         or code == "unauthorized"

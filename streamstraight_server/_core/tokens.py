@@ -14,10 +14,12 @@ import jwt
 
 from .errors import StreamstraightTokenError, TokenAuthenticationError
 from .protocol import TOKEN_PATH
-from .redact import scrub
+from .redact import scrub, shown
 
 #: a reused token is replaced this long before it expires (seconds)
 REFRESH_MARGIN = 30.0
+#: the most of the token endpoint's answer that is read (a JWT is a few hundred bytes)
+MAX_ANSWER_BYTES = 64 * 1024
 
 
 def token_url(base_url: str) -> str:
@@ -28,23 +30,37 @@ def auth_headers(api_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"}
 
 
-def parse_token_response(status: int, body: str, api_key: str | None = None) -> str:
+def parse_token_response(
+    status: int, body: str, api_key: str | None = None, *, complete: bool = True
+) -> str:
     """The token from the endpoint's answer, or a :class:`StreamstraightTokenError`.
 
+    ``complete`` is False when ``body`` is only the first ``MAX_ANSWER_BYTES`` of a longer
+    answer: an error answer is quoted from it, a 2xx one cannot hold a token.
+
     What the server said goes into the error scrubbed of ``api_key`` and of anything shaped like a
-    token: a server may echo the request's ``Authorization`` header.
+    token (a server may echo the request's ``Authorization`` header), and cut short afterwards;
+    the error's ``server_message`` holds all of it, scrubbed.
     """
     if not 200 <= status < 300:
         hint = " (check the API key)" if status in (401, 403) else ""
-        detail = scrub(_server_message(body), api_key)
+        said = _server_message(body)
+        detail = shown(said, api_key)
         rejected = status in (401, 403)
         raise (TokenAuthenticationError if rejected else StreamstraightTokenError)(
             f"the token endpoint answered HTTP {status}{hint}" + (f": {detail}" if detail else ""),
             status=status,
+            server_message=scrub(said, api_key) if said else None,
+        )
+    if not complete:
+        raise StreamstraightTokenError(
+            f"the token endpoint answered HTTP {status} with more than {MAX_ANSWER_BYTES:,} "
+            "bytes, which is no token",
+            status=status,
         )
     try:
         answer = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise StreamstraightTokenError(
             f"the token endpoint answered HTTP {status} with a body that is not JSON",
             status=status,
@@ -63,14 +79,16 @@ def parse_token_response(status: int, body: str, api_key: str | None = None) -> 
 
 
 def _server_message(body: str) -> str:
+    """What an error answer says: its ``error`` or ``message`` string, else the body itself
+    (whole: it is scrubbed before it is cut)."""
     try:
         answer = json.loads(body)
-    except ValueError:
-        return body.strip()[:200]
+    except (ValueError, RecursionError):
+        return body.strip()
     if isinstance(answer, dict):
         for key in ("error", "message"):
             if isinstance(answer.get(key), str):
-                return str(answer[key])[:200]
+                return str(answer[key])
     return ""
 
 

@@ -13,6 +13,7 @@ import aiohttp
 
 from .._core.errors import describe
 from ._async_socket import AsyncSocket
+from ._http import decode
 from ._transport import SocketError, SocketRefused, SocketTimeout
 
 AsyncTarget = Callable[[], Coroutine[Any, Any, None]]
@@ -278,16 +279,27 @@ async def run_callback(callback: Callable[[Any], Any], argument: Any) -> None:
 
 
 class AsyncHttp:
-    """One POST at a time, for token requests."""
+    """One POST at a time, for token requests: ``timeout`` is a deadline for all of it. Returns
+    the status, at most ``limit`` bytes of the answer as text, and whether that is all of it.
+    No redirect is followed (the key goes nowhere else), as in the blocking flavour."""
 
     @staticmethod
-    async def post(url: str, headers: Mapping[str, str], timeout: float) -> tuple[int, str]:
+    async def post(
+        url: str, headers: Mapping[str, str], timeout: float, limit: int
+    ) -> tuple[int, str, bool]:
         try:
             async with (
                 aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
-                session.post(url, headers=dict(headers)) as response,
+                session.post(url, headers=dict(headers), allow_redirects=False) as response,
             ):
-                return response.status, await response.text()
+                body = b""
+                while len(body) <= limit:
+                    part = await response.content.read(limit + 1 - len(body))
+                    if not part:
+                        break
+                    body += part
+                text = decode(body[:limit], response.charset)
+                return response.status, text, len(body) <= limit
         except asyncio.TimeoutError as exc:
             raise SocketTimeout(f"no answer from {url} within {timeout:g}s") from exc
         except (aiohttp.ClientError, ValueError) as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextvars
+import http.client
 import inspect
 import logging
 import queue
@@ -15,9 +16,8 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
-import requests
-
 from .._core.errors import describe
+from . import _http
 from ._ioloop import io_loop
 from ._sync_socket import Socket
 from ._transport import SocketError, SocketRefused, SocketTimeout
@@ -244,18 +244,20 @@ def run_callback(callback: Callable[[Any], Any], argument: Any) -> None:
 
 
 class Http:
-    """One POST at a time, for token requests."""
+    """One POST at a time, for token requests: ``timeout`` is a deadline for all of it, however
+    slowly the server answers (see ``_http``). Returns the status, at most ``limit``
+    bytes of the answer as text, and whether that is all of it."""
 
     @staticmethod
-    def post(url: str, headers: Mapping[str, str], timeout: float) -> tuple[int, str]:
+    def post(
+        url: str, headers: Mapping[str, str], timeout: float, limit: int
+    ) -> tuple[int, str, bool]:
         try:
-            response = requests.post(url, headers=dict(headers), timeout=timeout)
-        except requests.Timeout as exc:
+            return _http.post(url, headers, timeout, limit)
+        except TimeoutError as exc:
             raise SocketTimeout(f"no answer from {url} within {timeout:g}s") from exc
-        except (requests.RequestException, ValueError) as exc:
+        except (OSError, http.client.HTTPException, ValueError) as exc:
             raise SocketError(f"cannot reach {url}: {describe(exc)}") from exc
-        with response:
-            return response.status_code, response.text
 
 
 #: guards state shared with the socket's handlers, which run on the I/O thread

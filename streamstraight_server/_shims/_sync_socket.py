@@ -116,7 +116,11 @@ class Socket:
                 assert sock is not None
                 self._wire.start(auth)
                 self._handshake(sock, deadline)
-            except SocketError:
+            except SocketTimeout:
+                raise
+            except SocketError as exc:
+                if time.monotonic() >= deadline:  # the watchdog cut a handshake that hung
+                    raise SocketTimeout(f"no handshake within {timeout:g}s") from exc
                 raise
             except Exception as exc:
                 raise self._failure(exc, deadline, timeout) from exc

@@ -195,10 +195,7 @@ class WireConnection:
             self.phase = Phase.REFUSED
         elif kind == socketio.packet.DISCONNECT:
             self._closed("the server disconnected the socket")
-        elif kind == socketio.packet.CONNECT_ERROR and self.phase is Phase.CONNECTED:
-            # a refusal after the handshake carries the server's reason, as stream:error does
-            self._event(["stream:error", packet.data], text)
-        else:
+        else:  # a CONNECT_ERROR once connected among them: no refusal is due any more
             self._ignore(text, None)
         return []
 

@@ -17,6 +17,7 @@ from streamstraight_server import (
 from streamstraight_server._async.tokens import fetch_client_token
 from streamstraight_server.devserver import ThreadedDevServer
 from tests.helpers import closed_port
+from tests.refusing_server import refusing_server
 
 
 async def test_fetches_a_token_the_server_accepts(
@@ -75,3 +76,13 @@ async def test_unreachable_token_endpoint_is_a_token_error() -> None:
 async def test_missing_key_is_a_value_error_as_in_the_official_sdk() -> None:
     with pytest.raises(ValueError, match="api_key is required"):
         await fetch_client_token({"api_key": ""})
+
+
+@pytest.mark.parametrize("status", [301, 307, 308])
+async def test_a_redirect_is_not_followed_so_the_key_goes_nowhere_else(status: int) -> None:
+    with refusing_server(status, headers={"Location": "/elsewhere/v1/token"}) as (url, seen):
+        client = AsyncStreamstraight(api_key="sk_test_redirected", base_url=url)
+        with pytest.raises(StreamstraightTokenError, match=f"HTTP {status}") as caught:
+            await client.fetch_client_token()
+    assert caught.value.status == status
+    assert seen == ["/v1/token"]

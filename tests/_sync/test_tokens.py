@@ -18,6 +18,7 @@ from streamstraight_server import (
 from streamstraight_server._sync.tokens import fetch_client_token
 from streamstraight_server.devserver import ThreadedDevServer
 from tests.helpers import closed_port
+from tests.refusing_server import refusing_server
 
 
 def test_fetches_a_token_the_server_accepts(
@@ -76,3 +77,13 @@ def test_unreachable_token_endpoint_is_a_token_error() -> None:
 def test_missing_key_is_a_value_error_as_in_the_official_sdk() -> None:
     with pytest.raises(ValueError, match="api_key is required"):
         fetch_client_token({"api_key": ""})
+
+
+@pytest.mark.parametrize("status", [301, 307, 308])
+def test_a_redirect_is_not_followed_so_the_key_goes_nowhere_else(status: int) -> None:
+    with refusing_server(status, headers={"Location": "/elsewhere/v1/token"}) as (url, seen):
+        client = Streamstraight(api_key="sk_test_redirected", base_url=url)
+        with pytest.raises(StreamstraightTokenError, match=f"HTTP {status}") as caught:
+            client.fetch_client_token()
+    assert caught.value.status == status
+    assert seen == ["/v1/token"]

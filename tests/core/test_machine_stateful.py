@@ -5,6 +5,10 @@ that sends, flushes and ends) and a model server that stores chunks by seq, acks
 answers END, drops connections and restarts with or without its store. Whatever happens, the
 machine may report a stream delivered only when the server holds exactly the chunks sent, and
 its errors never claim more than the server holds.
+
+The model server may also turn hostile: from then on it accepts every connection, says where
+the stream stands, and drops it at once, storing nothing, forever. Such a server renews no
+budget: a writer waiting on it sees the machine give up within ``resume_attempts``.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ class ModelServer:
     end_reason: str | None = None
     end_id: str | None = None
     ends: int = 0
+    hostile: bool = False
 
     def info(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -122,6 +127,7 @@ class StreamAgainstModelServer(RuleBasedStateMachine):
         self.connected_at = 0.0  # when the current connection's stream:info came
         self.waiting_since = 0.0
         self.was_end_only = False
+        self.hostile_opens = 0  # connections a hostile server took while the writer waited
 
     @initialize(
         mode=st.sampled_from(["acks", "end-only", "withheld"]),
@@ -271,6 +277,12 @@ class StreamAgainstModelServer(RuleBasedStateMachine):
         self.attempts = 0
         self.connected_at = self.now
         self.machine.info(action.generation, self.server.info(), self.now)
+        if self.server.hostile:
+            # dropped before the producer could act on it: nothing reaches the server
+            if self.op is not None or self.end_asked:
+                self.hostile_opens += 1
+            self._drop_connection()
+            self.machine.connection_lost(action.generation, self.now)
         self._settle()
 
     @precondition(lambda self: self.pending is not None and self.failures_left > 0)
@@ -346,6 +358,18 @@ class StreamAgainstModelServer(RuleBasedStateMachine):
         del self.to_client[:count]
         self._settle()
 
+    @precondition(lambda self: self.opened and not self.server.hostile)
+    @rule()
+    def server_turns_hostile(self) -> None:
+        """From now on: accept, say where the stream stands, drop; store nothing, forever. The
+        writer only finishes what it is waiting for."""
+        self.server.hostile = True
+        if self.conn is not None:
+            generation = self.conn
+            self._drop_connection()
+            self.machine.connection_lost(generation, self.now)
+        self._settle()
+
     @precondition(lambda self: self.held_back)
     @rule()
     def withheld_acks_are_sent(self) -> None:
@@ -371,7 +395,7 @@ class StreamAgainstModelServer(RuleBasedStateMachine):
     # -- the writer ----------------------------------------------------------------------
 
     def _writer_free(self) -> bool:
-        return self.op is None and self.opened and not self.end_asked
+        return self.op is None and self.opened and not self.end_asked and not self.server.hostile
 
     @precondition(_writer_free)
     @rule(texts=st.lists(st.text("ab", max_size=3), min_size=1, max_size=4))
@@ -460,6 +484,18 @@ class StreamAgainstModelServer(RuleBasedStateMachine):
             assert waited >= min(ACK_PROBE, machine.options.ack_timeout), waited
             assert not machine.window.acks_seen
         self.was_end_only = machine.end_only
+
+    @invariant()
+    def a_hostile_server_renews_no_budget(self) -> None:
+        """Accepted connections that store nothing count against one resume: the writer's wait
+        ends (in an error) within ``resume_attempts`` reconnections of the first such drop."""
+        machine = getattr(self, "machine", None)
+        if machine is None:
+            return
+        allowed = machine.options.resume_attempts + 1
+        assert self.hostile_opens <= allowed, f"{self.hostile_opens} connections: {machine!r}"
+        if self.hostile_opens == allowed:
+            assert self.pending is None or machine.state in TERMINAL, machine
 
     @invariant()
     def timed_states_have_a_deadline(self) -> None:

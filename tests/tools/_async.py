@@ -8,6 +8,9 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
+#: the flavour these helpers serve (the catalogue marks its pending cases by flavour)
+FLAVOUR = "async"
+
 
 async def run_concurrently(jobs: list[Callable[[], Awaitable[T]]]) -> list[T | BaseException]:
     """Run every job at once (tasks here, threads in the blocking twin); results in order."""

@@ -8,6 +8,9 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
+#: the flavour these helpers serve (the catalogue marks its pending cases by flavour)
+FLAVOUR = "sync"
+
 
 def run_concurrently(jobs: list[Callable[[], T]]) -> list[T | BaseException]:
     """Run every job at once, each on a thread of its own; results in order."""

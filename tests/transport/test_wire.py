@@ -108,10 +108,10 @@ def test_an_event_with_an_ack_id_still_reaches_its_handler() -> None:
     assert seen.events == [("stream:error", {"message": "busy", "code": "stream-busy"})]
 
 
-def test_a_connect_error_after_the_handshake_is_a_stream_error() -> None:
+def test_a_connect_error_after_the_handshake_is_ignored() -> None:
     wire, seen = connected()
     wire.receive('44{"message":"kicked","code":"internal"}')
-    assert seen.events == [("stream:error", {"message": "kicked", "code": "internal"})]
+    assert seen.events == [] and wire.connected
 
 
 def test_a_broken_handshake_fails_the_attempt() -> None:
