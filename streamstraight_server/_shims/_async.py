@@ -1,4 +1,5 @@
-"""Async primitives for ``_async/``: asyncio, aiohttp and python-socketio live here only."""
+"""Async primitives for ``_async/``: asyncio and aiohttp live here (and in ``_async_socket``)
+only."""
 
 from __future__ import annotations
 

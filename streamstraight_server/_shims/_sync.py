@@ -1,5 +1,5 @@
-"""Blocking primitives for ``_sync/``: the twins of ``_async.py``, on threads, requests and
-python-socketio's threaded client."""
+"""Blocking primitives for ``_sync/``: the twins of ``_async.py``, on threads, the process's one
+I/O thread (``_ioloop``, ``_sync_socket``) and http.client."""
 
 from __future__ import annotations
 
