@@ -52,6 +52,7 @@ PROJECT_NAMES: dict[str, str] = {
     "AsyncQueue": "Queue",
     "AsyncTee": "Tee",
     "AsyncTeeGroup": "TeeGroup",
+    "AsyncWriterHost": "WriterHost",
     "acheck": "check",
     "AsyncHome": "Home",
     "AsyncInterrupt": "Interrupt",

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .._core.cancel import NO_FINAL_CHUNK, CancelRequest
 from .._core.errors import (
@@ -49,10 +49,7 @@ from .._shims._async import (
     monotonic,
 )
 from .feed import close_source, deliver
-from .writer import AsyncStreamWriter
-
-if TYPE_CHECKING:
-    from .client import AsyncStreamstraight
+from .writer import AsyncStreamWriter, AsyncWriterHost
 
 logger = logging.getLogger("streamstraight_server")
 
@@ -107,7 +104,7 @@ class AsyncTee(PlainForGuard):
 
     def __init__(
         self,
-        client: AsyncStreamstraight,
+        client: AsyncWriterHost,
         chunks: AsyncIterator[Any],
         stream: StreamOptions,
         buffer: int,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .._core.cancel import CancelRequest, StreamCancelledError
 from .._core.encoder import chunk_size, encode_chunk
@@ -15,12 +15,21 @@ from .._core.protocol import ProducerEndReason
 from .._core.stats import WriterStats
 from .._core.watch import StreamWatch
 from .._shims._async import AsyncHome, AsyncLock, AsyncTask, PlainWithGuard, monotonic, shielded
+from .cancel import AsyncCancelRegistry
 from .session import AsyncStreamSession
 
-if TYPE_CHECKING:
-    from .client import AsyncStreamstraight
-
 logger = logging.getLogger("streamstraight_server")
+
+
+class AsyncWriterHost(Protocol):
+    """What a writer needs of the client that made it, handed over when it is made: a way to
+    open its session, and the registry that ``cancel()`` looks writers up in."""
+
+    _cancels: AsyncCancelRegistry
+
+    async def _session_for(
+        self, stream: StreamOptions | None, *, log_failure: bool = True
+    ) -> AsyncStreamSession: ...
 
 
 class AsyncStreamWriter(PlainWithGuard):
@@ -34,12 +43,12 @@ class AsyncStreamWriter(PlainWithGuard):
 
     def __init__(
         self,
-        client: AsyncStreamstraight,
+        host: AsyncWriterHost,
         stream: StreamOptions | None,
         *,
         log_failure: bool = True,
     ) -> None:
-        self._client = client
+        self._host = host
         self._stream = stream
         self._log_failure = log_failure
         self._session: AsyncStreamSession | None = None
@@ -110,7 +119,7 @@ class AsyncStreamWriter(PlainWithGuard):
             if session is None:
                 self._arm()
                 try:
-                    session = await self._client._session_for(
+                    session = await self._host._session_for(
                         self._stream, log_failure=self._log_failure
                     )
                 except BaseException:
@@ -131,7 +140,7 @@ class AsyncStreamWriter(PlainWithGuard):
             return
         if self._home is None:
             self._home = AsyncHome()
-        if self._client._cancels.add(stream_id, self):
+        if self._host._cancels.add(stream_id, self):
             self._registered = stream_id
 
     def _still_running(self) -> bool:
@@ -141,7 +150,7 @@ class AsyncStreamWriter(PlainWithGuard):
     def _disarm(self) -> None:
         stream_id, self._registered = self._registered, None
         if stream_id is not None:
-            self._client._cancels.discard(stream_id, self)
+            self._host._cancels.discard(stream_id, self)
 
     def _on_stop(self, hook: Callable[[], None]) -> None:
         """``hook()`` runs when a stop begins (``stream()`` interrupts its source with it)."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .._core.cancel import NO_FINAL_CHUNK, CancelRequest
 from .._core.errors import (
@@ -50,10 +50,7 @@ from .._shims._sync import (
     monotonic,
 )
 from .feed import close_source, deliver
-from .writer import StreamWriter
-
-if TYPE_CHECKING:
-    from .client import Streamstraight
+from .writer import StreamWriter, WriterHost
 
 logger = logging.getLogger("streamstraight_server")
 
@@ -108,7 +105,7 @@ class Tee(PlainForGuard):
 
     def __init__(
         self,
-        client: Streamstraight,
+        client: WriterHost,
         chunks: Iterator[Any],
         stream: StreamOptions,
         buffer: int,

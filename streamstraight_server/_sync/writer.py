@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .._core.cancel import CancelRequest, StreamCancelledError
 from .._core.encoder import chunk_size, encode_chunk
@@ -16,12 +16,21 @@ from .._core.protocol import ProducerEndReason
 from .._core.stats import WriterStats
 from .._core.watch import StreamWatch
 from .._shims._sync import Home, Lock, PlainWithGuard, Task, monotonic, shielded
+from .cancel import CancelRegistry
 from .session import StreamSession
 
-if TYPE_CHECKING:
-    from .client import Streamstraight
-
 logger = logging.getLogger("streamstraight_server")
+
+
+class WriterHost(Protocol):
+    """What a writer needs of the client that made it, handed over when it is made: a way to
+    open its session, and the registry that ``cancel()`` looks writers up in."""
+
+    _cancels: CancelRegistry
+
+    def _session_for(
+        self, stream: StreamOptions | None, *, log_failure: bool = True
+    ) -> StreamSession: ...
 
 
 class StreamWriter(PlainWithGuard):
@@ -35,12 +44,12 @@ class StreamWriter(PlainWithGuard):
 
     def __init__(
         self,
-        client: Streamstraight,
+        host: WriterHost,
         stream: StreamOptions | None,
         *,
         log_failure: bool = True,
     ) -> None:
-        self._client = client
+        self._host = host
         self._stream = stream
         self._log_failure = log_failure
         self._session: StreamSession | None = None
@@ -111,7 +120,7 @@ class StreamWriter(PlainWithGuard):
             if session is None:
                 self._arm()
                 try:
-                    session = self._client._session_for(self._stream, log_failure=self._log_failure)
+                    session = self._host._session_for(self._stream, log_failure=self._log_failure)
                 except BaseException:
                     self._disarm()
                     raise
@@ -130,7 +139,7 @@ class StreamWriter(PlainWithGuard):
             return
         if self._home is None:
             self._home = Home()
-        if self._client._cancels.add(stream_id, self):
+        if self._host._cancels.add(stream_id, self):
             self._registered = stream_id
 
     def _still_running(self) -> bool:
@@ -140,7 +149,7 @@ class StreamWriter(PlainWithGuard):
     def _disarm(self) -> None:
         stream_id, self._registered = self._registered, None
         if stream_id is not None:
-            self._client._cancels.discard(stream_id, self)
+            self._host._cancels.discard(stream_id, self)
 
     def _on_stop(self, hook: Callable[[], None]) -> None:
         """``hook()`` runs when a stop begins (``stream()`` interrupts its source with it)."""
