@@ -11,7 +11,6 @@ from typing import Any
 from .._core.cancel import NO_FINAL_CHUNK, CancelRequest
 from .._core.errors import ConfigurationError, StreamBusyError, WriterClosedError
 from .._core.keep import OnComplete, check_on_complete
-from .._core.machine import State
 from .._core.options import ServerOptions, StreamOptions, split_options
 from .._core.protocol import ProducerEndReason
 from .._core.stats import ClientStats
@@ -194,7 +193,7 @@ class AsyncStreamstraight(PlainWithGuard):
 
     async def _open(self, stream: StreamOptions, *, log_failure: bool = True) -> AsyncStreamSession:
         session = AsyncStreamSession(self.options, stream, on_close=self._forget, hub=self._hub)
-        session.machine.log_failure = log_failure
+        session.log_failure = log_failure
         with self._registry:
             other = self._sessions.get(stream.stream_id)
             if other is not None and other.live:
@@ -255,7 +254,7 @@ class AsyncStreamstraight(PlainWithGuard):
             current = self._current
             if (
                 current is not None
-                and current.machine.state is State.ENDED
+                and current.machine.delivered
                 and current.stream.keep_open
                 and current.connected
             ):
@@ -263,7 +262,7 @@ class AsyncStreamstraight(PlainWithGuard):
                     f"stream {current.stream.stream_id!r} has ended; call connect() with "
                     "another stream_id to write again"
                 )
-            if current is not None and current.live and current.machine.state is not State.ENDING:
+            if current is not None and current.machine.reusable:
                 return current
             if self._stream is None:
                 raise ConfigurationError(

@@ -19,7 +19,6 @@ from typing import Any
 from .._core.cancel import StreamCancelledError
 from .._core.errors import StreamstraightServerError
 from .._core.keep import OnComplete, StreamResult
-from .._core.machine import State
 from .._shims._async import AsyncInterrupt, Cancelled, run_callback
 from .writer import AsyncStreamWriter
 
@@ -131,7 +130,7 @@ class AsyncFeed:
     async def _complete(self) -> None:
         writer = self._writer
         session = writer._session
-        delivered = session is not None and session.machine.state is State.ENDED
+        delivered = session is not None and session.machine.delivered
         error = self._failure if not delivered else None
         if error is None and not delivered and session is not None:
             error = session.machine.error

@@ -123,3 +123,87 @@ class InFlightWindow:
         held = self._held
         skip = seq - self.oldest_held
         return [chunk for index, chunk in enumerate(held) if index >= skip]
+
+
+#: without a single ``producer:ack`` by then, the server is taken to confirm only END
+ACK_PROBE = 2.0
+#: after a resume, what is resent gets at least this long before the ack deadline expires
+RESUME_GRACE = 1.0
+
+
+class AckWait:
+    """The timers of a writer that waits for confirmations (for room, or for all of them).
+
+    The deadline moves on whenever something new is confirmed. A server that has sent no ack
+    at all after ``ACK_PROBE`` is taken to confirm only END (``end_only``): the window then
+    becomes a resend buffer and nobody waits for acks any more. While a writer waits, an ack
+    wakes it only once ``wake_at`` is confirmed.
+    """
+
+    __slots__ = ("deadline", "end_only", "mark", "probed", "since", "timeout", "wake_at")
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.since: float | None = None  # a writer waits for acks since then
+        self.deadline: float | None = None
+        self.mark = 0  # acked_through when the deadline last moved
+        self.probed = False
+        self.end_only = False
+        self.wake_at = -1
+
+    def begin(self, wake_at: int, window: InFlightWindow, now: float) -> None:
+        self.wake_at = wake_at
+        self.since = now
+        self.deadline = now + self.timeout
+        self.mark = window.acked_through
+
+    def end(self) -> None:
+        self.wake_at = -1
+        self.since = self.deadline = None
+
+    def acks_back(self) -> bool:
+        """An ack came after the probe gave up on them; True the first time."""
+        if not self.end_only:
+            return False
+        self.end_only = False
+        return True
+
+    def check(self, window: InFlightWindow, now: float) -> str | None:
+        """``"probe"`` when the server turns out to send no acks, ``"timeout"`` when the
+        deadline passed with nothing new confirmed, else None."""
+        if self.since is None:
+            return None
+        if window.acked_through > self.mark:
+            self.mark = window.acked_through
+            self.deadline = now + self.timeout
+        if (
+            not self.probed
+            and not window.acks_seen
+            and now - self.since >= min(ACK_PROBE, self.timeout)
+        ):
+            self.probed = self.end_only = True
+            return "probe"
+        if not self.end_only and self.deadline is not None and now >= self.deadline:
+            return "timeout"
+        return None
+
+    def reconnected(self, window: InFlightWindow, now: float, reconnecting: float) -> None:
+        """The time spent reconnecting is not time the server had to ack: the probe starts
+        again, and the deadline moves by that time (not further, though what was resent gets a
+        moment), so a server that keeps dropping renews nothing."""
+        if self.since is None:
+            return
+        self.since = now
+        if self.deadline is not None:
+            self.deadline = max(
+                self.deadline + reconnecting, now + min(RESUME_GRACE, self.timeout)
+            )
+        self.mark = min(self.mark, window.acked_through)
+
+    def next_deadline(self, window: InFlightWindow) -> float | None:
+        if self.since is None or self.end_only:
+            return None
+        if not self.probed and not window.acks_seen:
+            probe = self.since + min(ACK_PROBE, self.timeout)
+            return probe if self.deadline is None else min(probe, self.deadline)
+        return self.deadline

@@ -147,6 +147,15 @@ class ConnectError(StreamstraightServerError):
         self.attempts = attempts
         super().__init__(message)
 
+    @classmethod
+    def after(cls, base_url: str, attempts: int, last: str) -> ConnectError:
+        """Every attempt failed; ``last`` says how the last one did."""
+        plural = "s" if attempts > 1 else ""
+        return cls(
+            f"could not connect to {base_url} after {attempts} attempt{plural}: {last}",
+            attempts=attempts,
+        )
+
 
 class StreamError(StreamstraightServerError):
     """The server reported an error on the stream (``stream:error`` or ``connection:error``)."""
@@ -189,6 +198,44 @@ class StreamBusyError(HandshakeRejectedError):
 class ConnectionLostError(StreamstraightServerError):
     """The connection dropped mid-stream and could not be resumed."""
 
+    @classmethod
+    def refused(cls, refusal: BaseException) -> ConnectionLostError:
+        return cls(f"the connection dropped and resuming was refused: {refusal}")
+
+    @classmethod
+    def not_resumed(cls, attempts: int, timeout: float, last: str | None) -> ConnectionLostError:
+        return cls(
+            f"the connection dropped and could not be resumed within {attempts} attempts / "
+            f"{timeout:g}s" + (f": {last}" if last is not None else "")
+        )
+
+    @classmethod
+    def without_info(cls) -> ConnectionLostError:
+        return cls(
+            "the connection dropped and, after reconnecting, the server did not say which "
+            "chunks it holds (no stream:info); resuming could lose or duplicate chunks"
+        )
+
+    @classmethod
+    def ended_unsaid(cls) -> ConnectionLostError:
+        return cls(
+            "the connection dropped during END and the server now refuses the stream as ended "
+            "without saying which chunks it holds; the stream may be incomplete"
+        )
+
+    @classmethod
+    def another_producer(cls, held_through: int, sent: int) -> ConnectionLostError:
+        return cls(
+            f"after reconnecting, the server holds seq 0..{held_through - 1} but only {sent} "
+            "chunks were sent: another producer wrote this stream"
+        )
+
+    @classmethod
+    def ended_meanwhile(cls, what: str, held_through: int) -> ConnectionLostError:
+        return cls(
+            f"after reconnecting, the server has {what} (it holds seq 0..{held_through - 1})"
+        )
+
 
 class DataLossError(ConnectionLostError):
     """After a reconnect the server lacks chunks that the producer no longer holds.
@@ -200,6 +247,25 @@ class DataLossError(ConnectionLostError):
     def __init__(self, message: str, *, missing: tuple[int, int]) -> None:
         self.missing = missing
         super().__init__(message)
+
+    @classmethod
+    def not_held(cls, first: int, last: int) -> DataLossError:
+        """The server lost chunks that the window no longer holds to send again."""
+        return cls(
+            f"after reconnecting, the server lacks seq {first}..{last}, which are no longer "
+            "held for resending; the stream cannot be completed",
+            missing=(first, last),
+        )
+
+    @classmethod
+    def ended_short(cls, what: str, held_through: int, sent: int) -> DataLossError:
+        """The server ended the stream, while away, holding fewer chunks than were sent."""
+        held = f"holding seq 0..{held_through - 1} only" if held_through else "holding no chunks"
+        return cls(
+            f"after reconnecting, the server has {what} {held}; seq {held_through}..{sent - 1} "
+            "are not in the stream",
+            missing=(held_through, sent - 1),
+        )
 
 
 class EndRejectedError(StreamstraightServerError):
@@ -217,9 +283,17 @@ class ConnectTimeoutError(ConnectError, StreamstraightTimeoutError):
 class AckTimeoutError(StreamstraightTimeoutError):
     """The server did not confirm chunks within ``ack_timeout``."""
 
+    @classmethod
+    def after(cls, timeout: float) -> AckTimeoutError:
+        return cls(f"no confirmation from the server for {timeout:g}s while waiting for acks")
+
 
 class EndTimeoutError(StreamstraightTimeoutError):
     """The server did not answer END within ``end_timeout``."""
+
+    @classmethod
+    def after(cls, timeout: float) -> EndTimeoutError:
+        return cls(f"the server did not answer END within {timeout:g}s")
 
 
 class EncodeError(StreamstraightServerError, TypeError):
@@ -238,3 +312,14 @@ class ReaderDetachedError(StreamstraightServerError):
 
 class WriterClosedError(StreamstraightServerError):
     """The writer or client was used after it was closed."""
+
+    @classmethod
+    def by_close(cls, stream_id: str) -> WriterClosedError:
+        return cls(
+            f"stream {stream_id!r}: closed by close() or disconnect(); open a new writer to "
+            "write again"
+        )
+
+    @classmethod
+    def ended(cls, stream_id: str) -> WriterClosedError:
+        return cls(f"stream {stream_id!r} has ended; open a new writer to write another")

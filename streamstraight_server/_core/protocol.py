@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal, TypedDict
 
 PROTOCOL_VERSION = "stream-v1"
@@ -120,3 +121,75 @@ def producer_auth(stream_id: str, sdk_version: str, overwrite: bool) -> Producer
 def last_seq_for(chunk_count: int) -> int:
     """`lastSeq` of END: the seq of the last chunk, and 0 for an empty stream (as the service)."""
     return max(chunk_count - 1, 0)
+
+
+# -- what the server says, parsed at the edge: the stream machine takes these -----------------
+
+#: ``lastSeq`` beyond this is not a seq (JavaScript's largest exact integer)
+MAX_SEQ = 2**53 - 1
+
+
+def seq_of(value: object) -> int | None:
+    """A seq from the server, or None for anything that is not one."""
+    return value if type(value) is int and 0 <= value <= MAX_SEQ else None
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """``stream:info``: where the server stands on the stream. A payload of any other shape
+    reads as a stream the server holds nothing of."""
+
+    last_seq: int | None = None
+    ended: bool = False
+    #: our local server's addition: why an ended stream ended (any text the server gave)
+    end_reason: str | None = None
+
+    @classmethod
+    def parse(cls, payload: object) -> StreamInfo:
+        data = payload if isinstance(payload, dict) else {}
+        reason = data.get("endReason")
+        return cls(
+            seq_of(data.get("lastSeq")),
+            data.get("ended") is True,
+            reason if isinstance(reason, str) else None,
+        )
+
+
+@dataclass(frozen=True)
+class ServerError:
+    """``stream:error`` or ``connection:error``; the text is the server's, unscrubbed, and the
+    retry hint as sent (the machine checks it)."""
+
+    message: str = "an unspecified error"
+    code: str | None = None
+    retry_in_ms: object = None
+
+    @classmethod
+    def parse(cls, payload: object) -> ServerError:
+        data = payload if isinstance(payload, dict) else {}
+        message = data.get("message")
+        code = data.get("code")
+        return cls(
+            message if isinstance(message, str) and message else "an unspecified error",
+            code if isinstance(code, str) else None,
+            data.get("retryInMs"),
+        )
+
+
+@dataclass(frozen=True)
+class EndAnswer:
+    """The answer to END: ``success`` True or False, or None for an answer of another shape
+    (``raw`` keeps it, to be quoted)."""
+
+    success: bool | None
+    end_id: object = None
+    error: object = None
+    raw: object = None
+
+    @classmethod
+    def parse(cls, answer: object) -> EndAnswer:
+        success = answer.get("success") if isinstance(answer, dict) else None
+        if success is True or success is False:  # not 1 or 0: a careless server's "truthy"
+            assert isinstance(answer, dict)
+            return cls(success, answer.get("endRedisId"), answer.get("error"), answer)
+        return cls(None, raw=answer)

@@ -16,7 +16,6 @@ from typing import Any
 
 from .errors import DataLossError, StreamstraightServerError
 from .machine import State, StreamMachine
-from .options import ServerOptions
 from .protocol import ProducerEndReason
 from .stats import (
     ABANDONED,
@@ -228,45 +227,3 @@ def _empty(stream_id: str) -> WriterStats:
         ack_latency_p50=None,
         ack_latency_p99=None,
     )
-
-
-class WatchedMachine(StreamMachine):
-    """The stream machine, reporting drops, resumes and failures to its ``StreamWatch``."""
-
-    def __init__(
-        self,
-        stream_id: str,
-        options: ServerOptions,
-        watch: StreamWatch,
-        *,
-        overwrite: bool = False,
-    ) -> None:
-        super().__init__(stream_id, options, overwrite=overwrite)
-        self.watch = watch
-
-    def connection_lost(self, generation: int, now: float) -> None:
-        before = self.state
-        super().connection_lost(generation, now)
-        if self.state is State.RESUMING and before is not State.RESUMING:
-            self.watch.dropped(self.confirmed, self.sent)
-
-    def info(self, generation: int, payload: Any, now: float) -> None:
-        before = self.state
-        super().info(generation, payload, now)
-        self._settled(before)
-
-    def poll(self, now: float) -> None:
-        before = self.state
-        super().poll(now)
-        self._settled(before)
-
-    def _settled(self, before: State) -> None:
-        state = self.state
-        if before is State.RESUMING and state is not State.RESUMING and state is not State.FAILED:
-            self.watch.resumed(self.confirmed, self.sent)
-
-    def fail(self, error: StreamstraightServerError, cause: BaseException | None = None) -> None:
-        first = self.error is None and self.state not in (State.ENDED, State.CLOSED)
-        super().fail(error, cause)
-        if first and self.error is not None:
-            self.watch.failed(self.error)

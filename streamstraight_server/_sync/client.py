@@ -12,7 +12,6 @@ from typing import Any
 from .._core.cancel import NO_FINAL_CHUNK, CancelRequest
 from .._core.errors import ConfigurationError, StreamBusyError, WriterClosedError
 from .._core.keep import OnComplete, check_on_complete
-from .._core.machine import State
 from .._core.options import ServerOptions, StreamOptions, split_options
 from .._core.protocol import ProducerEndReason
 from .._core.stats import ClientStats
@@ -193,7 +192,7 @@ class Streamstraight(PlainWithGuard):
 
     def _open(self, stream: StreamOptions, *, log_failure: bool = True) -> StreamSession:
         session = StreamSession(self.options, stream, on_close=self._forget, hub=self._hub)
-        session.machine.log_failure = log_failure
+        session.log_failure = log_failure
         with self._registry:
             other = self._sessions.get(stream.stream_id)
             if other is not None and other.live:
@@ -254,7 +253,7 @@ class Streamstraight(PlainWithGuard):
             current = self._current
             if (
                 current is not None
-                and current.machine.state is State.ENDED
+                and current.machine.delivered
                 and current.stream.keep_open
                 and current.connected
             ):
@@ -262,7 +261,7 @@ class Streamstraight(PlainWithGuard):
                     f"stream {current.stream.stream_id!r} has ended; call connect() with "
                     "another stream_id to write again"
                 )
-            if current is not None and current.live and current.machine.state is not State.ENDING:
+            if current is not None and current.machine.reusable:
                 return current
             if self._stream is None:
                 raise ConfigurationError(

@@ -14,12 +14,12 @@ from typing import Any
 from .._core.errors import StreamstraightServerError
 from .._core.machine import (
     ABORT_END_TIMEOUT,
+    WAIT_FOR_ROOM,
     Action,
     Connect,
     Goal,
     Resend,
     SendEnd,
-    State,
     StreamMachine,
 )
 from .._core.options import ServerOptions, StreamOptions
@@ -30,11 +30,15 @@ from .._core.protocol import (
     EV_HEARTBEAT,
     EV_INFO,
     EV_STREAM_ERROR,
+    EndAnswer,
     ProducerEndReason,
+    ServerError,
+    StreamInfo,
     producer_auth,
 )
+from .._core.stderr_fallback import FOR_A_PERSON
 from .._core.version import sdk_version
-from .._core.watch import StreamWatch, WatchedMachine, WatchHub
+from .._core.watch import StreamWatch, WatchHub
 from .._shims._sync import (
     Event,
     Lock,
@@ -50,8 +54,6 @@ logger = logging.getLogger("streamstraight_server")
 
 #: a waiting writer looks at the machine at least this often, whatever it expects
 MAX_IDLE_WAIT = 5.0
-
-_LIVE = (State.CONNECTING, State.OPEN, State.RESUMING, State.ENDING)
 
 
 class StreamSession:
@@ -69,8 +71,11 @@ class StreamSession:
         now = monotonic()
         #: this stream's figures and events (stats, telemetry)
         self.watch = hub.watch(stream.stream_id, now) if hub else StreamWatch(stream.stream_id, now)
-        self.machine: StreamMachine = WatchedMachine(
-            stream.stream_id, options, self.watch, overwrite=stream.overwrite_existing_stream
+        self.machine = StreamMachine(
+            stream.stream_id,
+            options,
+            overwrite=stream.overwrite_existing_stream,
+            observer=self.watch,
         )
         self._guard = StateGuard()
         self.watch.attach(self.machine, self._guard)
@@ -82,6 +87,10 @@ class StreamSession:
         self._heartbeat: Ticker | None = None
         self._closed = False
         self._on_close = on_close
+        #: False when the owner reports the stream's failure itself (a tee), so that it is
+        #: logged once
+        self.log_failure = True
+        self._failure_reported = False
 
     def __repr__(self) -> str:
         return f"<StreamSession {self.machine!r}>"
@@ -89,16 +98,21 @@ class StreamSession:
     @property
     def live(self) -> bool:
         """Not ended, failed or closed: a dropped connection still counts (it resumes)."""
-        return self.machine.state in _LIVE
+        return self.machine.live
 
     @property
     def connected(self) -> bool:
         socket = self._socket
-        return (
-            socket is not None
-            and socket.connected
-            and self.machine.state in (State.OPEN, State.ENDING, State.ENDED)
-        )
+        return socket is not None and socket.connected and self.machine.linked
+
+    def _report_failure(self) -> None:
+        """The stream's failure, logged once for a person (unless its owner reports it)."""
+        error = self.machine.error
+        if error is None or self._failure_reported:
+            return
+        self._failure_reported = True
+        if self.log_failure:
+            logger.error("%s", error, extra=FOR_A_PERSON)
 
     # -- what the socket says (runs on the socket's reader) ----------------------------
 
@@ -117,12 +131,12 @@ class StreamSession:
 
         def on_info(payload: Any = None) -> None:
             with guard:
-                machine.info(generation, payload, monotonic())
+                machine.info(generation, StreamInfo.parse(payload), monotonic())
             wake.set()
 
         def on_error(payload: Any = None) -> None:
             with guard:
-                machine.server_error(generation, payload, monotonic())
+                machine.server_error(generation, ServerError.parse(payload), monotonic())
             wake.set()
 
         def on_disconnect() -> None:
@@ -141,7 +155,7 @@ class StreamSession:
     def _on_end_answer(self, generation: int) -> Callable[[Any], None]:
         def on_answer(answer: Any = None) -> None:
             with self._guard:
-                self.machine.end_answer(generation, answer)
+                self.machine.end_answer(generation, EndAnswer.parse(answer))
             self._wake.set()
 
         return on_answer
@@ -165,9 +179,8 @@ class StreamSession:
         socket = Socket(handlers, on_disconnect)
         self._socket, self._socket_generation = socket, action.generation
         auth = producer_auth(self.stream.stream_id, sdk_version(), action.overwrite)
-        resuming = self.machine.state is not State.CONNECTING
         try:
-            handshake(socket, self.options, auth, resuming=resuming)
+            handshake(socket, self.options, auth, resuming=action.resuming)
         except (SocketError, StreamstraightServerError) as exc:
             if self._socket is socket:
                 self._socket = None
@@ -251,7 +264,8 @@ class StreamSession:
                     finally:
                         socket.awaiting(False)
         except StreamstraightServerError:
-            if machine.state is State.FAILED:
+            if machine.failed:
+                self._report_failure()
                 self._drop_socket()
             raise
         finally:
@@ -288,19 +302,22 @@ class StreamSession:
         with self._lock:
             machine = self.machine
             counters = self.watch.counters
-            with self._guard:
-                seq = machine.send(data, size)
-                # read with the seq: a drop seen by the reader meanwhile moves the generation on
-                generation = machine.generation
-                if seq >= counters.next_sample:  # one chunk in 16 is timed until confirmed
-                    counters.sample(seq, monotonic())
-            while seq < 0:
-                self._drive(Goal.ROOM, size)
+            try:
                 with self._guard:
                     seq = machine.send(data, size)
+                    # read with the seq: a drop seen by the reader meanwhile moves it on
                     generation = machine.generation
-                    if seq >= counters.next_sample:
-                        counters.sample(seq, monotonic())
+                while seq is WAIT_FOR_ROOM:
+                    self._drive(Goal.ROOM, size)
+                    with self._guard:
+                        seq = machine.send(data, size)
+                        generation = machine.generation
+            except StreamstraightServerError:
+                self._report_failure()
+                raise
+            if seq >= counters.next_sample:  # one chunk in 16 is timed until confirmed
+                with self._guard:
+                    counters.sample(seq, monotonic())
             counters.bytes_sent += size
             # only this call (under self._lock) connects, so the socket is that generation's
             socket = self._socket
@@ -333,7 +350,7 @@ class StreamSession:
         """After an exception or a cancellation: END with ``producer-error`` if the connection
         is up (waiting a few seconds at most), then close. Never raises."""
         try:
-            if self.machine.state is State.OPEN:
+            if self.machine.writable:
                 self.end("producer-error", timeout=min(self.options.end_timeout, ABORT_END_TIMEOUT))
         except StreamstraightServerError as exc:
             logger.warning(
@@ -358,6 +375,7 @@ class StreamSession:
         self._closed = True
         with self._guard:
             self.machine.close()
+        self._report_failure()
         self._stop.set()
         self._wake.set()  # a writer waiting on the server sees the close at once
         self._drop_socket()

@@ -34,7 +34,6 @@ from .._core.errors import (
     progress_text,
 )
 from .._core.keep import OnComplete, StreamResult
-from .._core.machine import State
 from .._core.options import StreamOptions
 from .._core.protocol import ProducerEndReason
 from .._core.stderr_fallback import FOR_A_PERSON
@@ -340,7 +339,7 @@ class Tee(PlainForGuard):
         if self._on_complete is None:
             return
         session = self._writer._session
-        delivered = session is not None and session.machine.state is State.ENDED
+        delivered = session is not None and session.machine.delivered
         error: BaseException | None = None
         if not delivered:
             error = self._server_error or (session.machine.error if session else None)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from streamstraight_server._core.acks import ACK_PROBE
 from streamstraight_server._core.errors import (
     AckTimeoutError,
     AuthenticationError,
@@ -26,8 +27,8 @@ from streamstraight_server._core.errors import (
     WriterClosedError,
 )
 from streamstraight_server._core.machine import (
-    ACK_PROBE,
     INFO_WAIT,
+    WAIT_FOR_ROOM,
     Action,
     Connect,
     Goal,
@@ -37,6 +38,7 @@ from streamstraight_server._core.machine import (
     StreamMachine,
 )
 from streamstraight_server._core.options import ServerOptions
+from streamstraight_server._core.protocol import EndAnswer, ServerError, StreamInfo
 
 STREAM = "s-1"
 
@@ -64,14 +66,14 @@ def opened(machine: StreamMachine, now: float = 0.0, last_seq: int | None = None
     machine.start(now)
     generation = connect_action(machine).generation
     machine.handshake_ok(generation, now)
-    machine.info(generation, {"lastSeq": last_seq, "ended": False}, now)
+    machine.info(generation, StreamInfo.parse({"lastSeq": last_seq, "ended": False}), now)
     assert state(machine) is State.OPEN
     return generation
 
 
 def send(machine: StreamMachine, count: int, now: float = 0.0, size: int = 10) -> list[int]:
     seqs = [machine.send(f"c{machine.sent}", size) for _ in range(count)]
-    assert -1 not in seqs
+    assert WAIT_FOR_ROOM not in seqs
     return seqs
 
 
@@ -116,7 +118,7 @@ def test_first_connect_opens_on_stream_info() -> None:
     machine.handshake_ok(1, 0.0)
     assert state(machine) is State.CONNECTING
     assert machine.next_deadline() == INFO_WAIT  # stream:info is awaited briefly
-    machine.info(1, info(None), 0.1)
+    machine.info(1, StreamInfo.parse(info(None)), 0.1)
     assert state(machine) is State.OPEN and machine.ready(Goal.OPEN)
     assert machine.next_deadline() is None
     assert machine.take_actions() == []
@@ -129,7 +131,7 @@ def test_overwrite_is_asked_for_on_the_first_connection_only() -> None:
     machine.connect_failed(1, ConnectionError("refused"), 0.0)
     assert connect_action(machine).overwrite  # still nothing sent: a retry may overwrite
     machine.handshake_ok(2, 0.0)
-    machine.info(2, info(None), 0.0)
+    machine.info(2, StreamInfo.parse(info(None)), 0.0)
     send(machine, 1)
     machine.connection_lost(2, 1.0)
     assert not connect_action(machine).overwrite  # a resume must never wipe the stream
@@ -158,7 +160,7 @@ def test_info_may_arrive_before_handshake_ok() -> None:
     machine = make()
     machine.start(0.0)
     generation = connect_action(machine).generation
-    machine.info(generation, info(None), 0.0)
+    machine.info(generation, StreamInfo.parse(info(None)), 0.0)
     machine.handshake_ok(generation, 0.0)
     assert state(machine) is State.OPEN and machine.next_deadline() is None
 
@@ -230,7 +232,7 @@ def test_end_asked_for_while_connecting_goes_out_once_open() -> None:
     generation = connect_action(machine).generation
     machine.end("completed", 0.0)
     machine.handshake_ok(generation, 0.0)
-    machine.info(generation, info(None), 0.0)
+    machine.info(generation, StreamInfo.parse(info(None)), 0.0)
     assert single(machine.take_actions(), SendEnd).generation == generation
     assert state(machine) is State.ENDING
 
@@ -240,7 +242,7 @@ def test_info_saying_ended_refuses_the_stream() -> None:
     machine.start(0.0)
     generation = connect_action(machine).generation
     machine.handshake_ok(generation, 0.0)
-    machine.info(generation, info(3, ended=True), 0.0)
+    machine.info(generation, StreamInfo.parse(info(3, ended=True)), 0.0)
     error = error_of(machine)
     assert isinstance(error, HandshakeRejectedError) and error.code == "stream-ended"
     assert machine.take_actions() == []
@@ -251,7 +253,9 @@ def test_a_stream_error_while_connecting_is_fatal() -> None:
     machine.start(0.0)
     generation = connect_action(machine).generation
     machine.handshake_ok(generation, 0.0)
-    machine.server_error(generation, {"code": "stream-busy", "message": "busy"}, 0.0)
+    machine.server_error(
+        generation, ServerError.parse({"code": "stream-busy", "message": "busy"}), 0.0
+    )
     error = error_of(machine)
     assert isinstance(error, StreamError) and error.code == "stream-busy"
 
@@ -263,7 +267,7 @@ def test_send_waits_for_room_unless_the_window_is_a_resend_buffer() -> None:
     machine = make(max_in_flight_chunks=2)
     opened(machine)
     send(machine, 2)
-    assert machine.send("x", 1) == -1
+    assert machine.send("x", 1) is WAIT_FOR_ROOM
     assert not machine.ready(Goal.ROOM, 1)
     machine.ack(1, 0)
     assert machine.ready(Goal.ROOM, 1)
@@ -273,7 +277,7 @@ def test_send_waits_for_room_unless_the_window_is_a_resend_buffer() -> None:
 def test_send_before_open_asks_to_wait() -> None:
     machine = make()
     machine.start(0.0)
-    assert machine.send("x", 1) == -1
+    assert machine.send("x", 1) is WAIT_FOR_ROOM
     assert machine.sent == 0
 
 
@@ -298,8 +302,8 @@ def test_resume_when_the_server_holds_what_it_confirmed_resends_the_rest() -> No
     send(machine, 5)
     machine.ack(generation, 1)
     generation = dropped(machine, generation)
-    assert machine.send("x", 1) == -1  # resuming: the writer waits
-    machine.info(generation, info(2), 1.0)  # holds one more than it had confirmed
+    assert machine.send("x", 1) is WAIT_FOR_ROOM  # resuming: the writer waits
+    machine.info(generation, StreamInfo.parse(info(2)), 1.0)  # holds one more than it had confirmed
     resend = single(machine.take_actions(), Resend)
     assert resend.generation == generation
     assert [c.seq for c in resend.chunks] == [3, 4]
@@ -313,7 +317,7 @@ def test_resume_when_the_server_holds_everything_resends_nothing() -> None:
     generation = opened(machine)
     send(machine, 3)
     generation = dropped(machine, generation)
-    machine.info(generation, info(2), 1.0)
+    machine.info(generation, StreamInfo.parse(info(2)), 1.0)
     assert machine.take_actions() == []
     assert state(machine) is State.OPEN and machine.confirmed == 3
 
@@ -328,7 +332,7 @@ def test_resume_after_the_server_lost_confirmed_chunks_resends_them_from_the_win
     assert machine.confirmed == 4
     generation = dropped(machine, generation)
     with caplog.at_level(logging.WARNING, "streamstraight_server"):
-        machine.info(generation, info(0), 1.0)  # a restart kept only seq 0
+        machine.info(generation, StreamInfo.parse(info(0)), 1.0)  # a restart kept only seq 0
     resend = single(machine.take_actions(), Resend)
     assert [c.seq for c in resend.chunks] == [1, 2, 3, 4]
     assert machine.confirmed == 1
@@ -341,7 +345,7 @@ def test_resume_after_the_server_lost_everything_resends_everything() -> None:
     send(machine, 3)
     machine.ack(generation, 2)
     generation = dropped(machine, generation)
-    machine.info(generation, info(None), 1.0)
+    machine.info(generation, StreamInfo.parse(info(None)), 1.0)
     resend = single(machine.take_actions(), Resend)
     assert [c.seq for c in resend.chunks] == [0, 1, 2]
     assert machine.confirmed == 0
@@ -355,7 +359,7 @@ def test_resume_fails_with_data_loss_when_the_window_no_longer_holds_the_lost_ch
     send(machine, 2)  # evicts confirmed seq 0 and 1
     assert machine.window.oldest_held == 2
     generation = dropped(machine, generation)
-    machine.info(generation, info(None), 1.0)
+    machine.info(generation, StreamInfo.parse(info(None)), 1.0)
     error = error_of(machine)
     assert isinstance(error, DataLossError) and isinstance(error, ConnectionLostError)
     assert error.missing == (0, 1)
@@ -373,7 +377,7 @@ def test_data_loss_names_only_the_chunks_neither_side_holds() -> None:
     machine.ack(generation, 5)
     send(machine, 2)  # holds 5..7
     generation = dropped(machine, generation)
-    machine.info(generation, info(2), 1.0)  # holds 0..2
+    machine.info(generation, StreamInfo.parse(info(2)), 1.0)  # holds 0..2
     error = error_of(machine)
     assert isinstance(error, DataLossError) and error.missing == (3, 4)
     assert error.confirmed == 3
@@ -384,7 +388,7 @@ def test_resume_fails_when_the_server_holds_more_than_was_sent() -> None:
     generation = opened(machine)
     send(machine, 2)
     generation = dropped(machine, generation)
-    machine.info(generation, info(5), 1.0)
+    machine.info(generation, StreamInfo.parse(info(5)), 1.0)
     error = error_of(machine)
     assert type(error) is ConnectionLostError and "another producer" in str(error)
 
@@ -397,13 +401,13 @@ def test_resume_after_end_was_sent_sends_end_again() -> None:
     single(machine.take_actions(), SendEnd)
     assert state(machine) is State.ENDING
     generation = dropped(machine, generation)
-    machine.info(generation, info(1), 1.0)
+    machine.info(generation, StreamInfo.parse(info(1)), 1.0)
     actions = machine.take_actions()
     assert [type(a) for a in actions] == [Resend, SendEnd]
     assert [c.seq for c in actions[0].chunks] == [2]  # type: ignore[union-attr]
     assert actions[1] == SendEnd(generation, {"reason": "completed", "lastSeq": 2})
     assert state(machine) is State.ENDING
-    machine.end_answer(generation, {"success": True, "endRedisId": "9-0"})
+    machine.end_answer(generation, EndAnswer.parse({"success": True, "endRedisId": "9-0"}))
     assert state(machine) is State.ENDED and machine.end_redis_id == "9-0"
     assert machine.confirmed == 3
 
@@ -417,7 +421,7 @@ def test_end_asked_for_while_resuming_goes_out_after_the_resume() -> None:
     machine.end("completed", 1.0)
     assert machine.take_actions() == []
     machine.handshake_ok(generation, 1.0)
-    machine.info(generation, info(0), 1.0)
+    machine.info(generation, StreamInfo.parse(info(0)), 1.0)
     assert single(machine.take_actions(), SendEnd).generation == generation
 
 
@@ -428,7 +432,7 @@ def test_info_after_a_drop_saying_ended_with_our_reason_and_every_chunk_is_succe
     machine.end("completed", 0.5)
     machine.take_actions()
     generation = dropped(machine, generation)  # the END answer was lost
-    machine.info(generation, info(2, ended=True, endReason="completed"), 1.0)
+    machine.info(generation, StreamInfo.parse(info(2, ended=True, endReason="completed")), 1.0)
     assert state(machine) is State.ENDED and machine.ready(Goal.ENDED)
     assert machine.confirmed == 3 and machine.take_actions() == []
 
@@ -443,7 +447,7 @@ def test_ended_without_a_reason_and_every_chunk_is_success_with_a_warning(
     machine.take_actions()
     generation = dropped(machine, generation)
     with caplog.at_level(logging.WARNING, "streamstraight_server"):
-        machine.info(generation, info(2, ended=True), 1.0)
+        machine.info(generation, StreamInfo.parse(info(2, ended=True)), 1.0)
     assert state(machine) is State.ENDED
     assert "does not say why it ended" in caplog.text
 
@@ -455,7 +459,7 @@ def test_ended_with_fewer_chunks_is_data_loss() -> None:
     machine.end("completed", 0.5)
     machine.take_actions()
     generation = dropped(machine, generation)
-    machine.info(generation, info(1, ended=True, endReason="completed"), 1.0)
+    machine.info(generation, StreamInfo.parse(info(1, ended=True, endReason="completed")), 1.0)
     error = error_of(machine)
     assert isinstance(error, DataLossError) and error.missing == (2, 3)
     assert error.confirmed == 2
@@ -468,7 +472,7 @@ def test_ended_with_no_chunks_at_all_is_data_loss() -> None:
     machine.end("completed", 0.5)
     machine.take_actions()
     generation = dropped(machine, generation)
-    machine.info(generation, info(None, ended=True), 1.0)
+    machine.info(generation, StreamInfo.parse(info(None, ended=True)), 1.0)
     error = error_of(machine)
     assert isinstance(error, DataLossError) and error.missing == (0, 1)
     assert error.confirmed == 0
@@ -481,7 +485,9 @@ def test_ended_for_another_reason_is_not_success() -> None:
     machine.end("completed", 0.5)
     machine.take_actions()
     generation = dropped(machine, generation)
-    machine.info(generation, info(1, ended=True, endReason="producer-disconnected"), 1.0)
+    machine.info(
+        generation, StreamInfo.parse(info(1, ended=True, endReason="producer-disconnected")), 1.0
+    )
     error = error_of(machine)
     assert type(error) is ConnectionLostError and "producer-disconnected" in str(error)
 
@@ -491,7 +497,9 @@ def test_ended_while_we_never_sent_end_is_not_success() -> None:
     generation = opened(machine)
     send(machine, 2)
     generation = dropped(machine, generation)
-    machine.info(generation, info(1, ended=True, endReason="inactivity-timeout"), 1.0)
+    machine.info(
+        generation, StreamInfo.parse(info(1, ended=True, endReason="inactivity-timeout")), 1.0
+    )
     assert type(error_of(machine)) is ConnectionLostError
 
 
@@ -520,12 +528,14 @@ def test_stream_busy_during_a_resume_is_retried() -> None:
     generation = opened(machine)
     send(machine, 1)
     generation = dropped(machine, generation)
-    machine.server_error(generation, {"code": "stream-busy", "message": "busy"}, 1.0)
+    machine.server_error(
+        generation, ServerError.parse({"code": "stream-busy", "message": "busy"}), 1.0
+    )
     retry = connect_action(machine)
     assert retry.generation == generation + 1 and retry.delay > 0
     assert state(machine) is State.RESUMING
     machine.handshake_ok(retry.generation, 1.5)
-    machine.info(retry.generation, info(0), 1.5)
+    machine.info(retry.generation, StreamInfo.parse(info(0)), 1.5)
     assert state(machine) is State.OPEN
 
 
@@ -633,7 +643,7 @@ def test_end_answered_success() -> None:
     assert state(machine) is State.ENDING and not machine.ready(Goal.ENDED)
     with pytest.raises(WriterClosedError):
         machine.send("x", 1)
-    machine.end_answer(generation, {"success": True, "endRedisId": "1-0"})
+    machine.end_answer(generation, EndAnswer.parse({"success": True, "endRedisId": "1-0"}))
     assert state(machine) is State.ENDED and machine.ready(Goal.ENDED)
     assert machine.confirmed == 2 and machine.end_redis_id == "1-0"
     assert machine.next_deadline() is None
@@ -664,7 +674,9 @@ def test_end_answered_success_false() -> None:
     generation = opened(machine)
     send(machine, 1)
     machine.end("completed", 0.0)
-    machine.end_answer(generation, {"success": False, "error": "lastSeq 0 does not match"})
+    machine.end_answer(
+        generation, EndAnswer.parse({"success": False, "error": "lastSeq 0 does not match"})
+    )
     error = error_of(machine)
     assert type(error) is EndRejectedError and "does not match" in str(error)
     assert error.confirmed == 0 and error.sent == 1
@@ -675,7 +687,7 @@ def test_end_answered_with_garbage(answer: object) -> None:
     machine = make()
     generation = opened(machine)
     machine.end("completed", 0.0)
-    machine.end_answer(generation, answer)
+    machine.end_answer(generation, EndAnswer.parse(answer))
     assert type(error_of(machine)) is EndRejectedError
 
 
@@ -706,7 +718,7 @@ def test_a_drop_while_ending_stops_the_end_timer_until_end_is_sent_again() -> No
     generation = dropped(machine, generation, now=0.5)
     machine.poll(1.25)  # past the first END's deadline: that END went out on a dead connection
     assert state(machine) is State.RESUMING
-    machine.info(generation, info(None), 1.25)
+    machine.info(generation, StreamInfo.parse(info(None)), 1.25)
     assert single(machine.take_actions(), SendEnd).generation == generation
     assert state(machine) is State.ENDING and machine.next_deadline() == 2.25
 
@@ -782,7 +794,7 @@ def test_a_long_resume_does_not_count_towards_the_ack_probe() -> None:
     machine.connection_lost(generation, 1.5)
     generation = connect_action(machine).generation
     machine.handshake_ok(generation, 11.0)  # reconnecting took ten seconds
-    machine.info(generation, info(None), 11.0)
+    machine.info(generation, StreamInfo.parse(info(None)), 11.0)
     assert [c.seq for c in single(machine.take_actions(), Resend).chunks] == [0, 1]
     machine.poll(11.0)
     assert not machine.end_only  # the server gets its two seconds to ack the resent chunks
@@ -795,7 +807,7 @@ def test_end_only_mode_evicts_unconfirmed_chunks_to_make_room() -> None:
     machine = make(max_in_flight_chunks=2, ack_timeout=15.0)
     opened(machine)
     send(machine, 2)
-    assert machine.send("x", 1) == -1
+    assert machine.send("x", 1) is WAIT_FOR_ROOM
     machine.begin_wait(Goal.ROOM, 0.0)
     machine.poll(ACK_PROBE)
     assert machine.end_only and machine.ready(Goal.ROOM, 1)
@@ -841,16 +853,16 @@ def test_events_of_an_old_connection_are_ignored() -> None:
     send(machine, 4)
     machine.ack(old, 0)
     current = dropped(machine, old)
-    machine.info(old, info(None, ended=True), 1.0)
-    machine.server_error(old, {"code": "internal", "message": "boom"}, 1.0)
+    machine.info(old, StreamInfo.parse(info(None, ended=True)), 1.0)
+    machine.server_error(old, ServerError.parse({"code": "internal", "message": "boom"}), 1.0)
     machine.connect_failed(old, AuthenticationError("no"), 1.0)
-    machine.end_answer(old, {"success": True, "endRedisId": "x"})
+    machine.end_answer(old, EndAnswer.parse({"success": True, "endRedisId": "x"}))
     machine.handshake_ok(old, 1.0)
     machine.connection_lost(old, 1.0)
     assert not machine.ack(old, 3)
     assert state(machine) is State.RESUMING and machine.take_actions() == []
     assert machine.confirmed == 1  # an ack of the dropped connection confirms nothing now
-    machine.info(current, info(0), 1.0)
+    machine.info(current, StreamInfo.parse(info(0)), 1.0)
     assert [c.seq for c in single(machine.take_actions(), Resend).chunks] == [1, 2, 3]
 
 
@@ -859,11 +871,11 @@ def test_a_late_ack_from_before_a_server_restart_does_not_inflate_confirmed() ->
     old = opened(machine)
     send(machine, 3)
     current = dropped(machine, old)
-    machine.info(current, info(None), 1.0)  # the restarted server holds nothing
+    machine.info(current, StreamInfo.parse(info(None)), 1.0)  # the restarted server holds nothing
     machine.take_actions()
     machine.ack(old, 2)  # in flight from the server before it restarted
     assert machine.confirmed == 0
-    machine.server_error(current, {"code": "internal", "message": "boom"}, 2.0)
+    machine.server_error(current, ServerError.parse({"code": "internal", "message": "boom"}), 2.0)
     assert error_of(machine).confirmed == 0
 
 
@@ -871,7 +883,7 @@ def test_a_second_stream_info_on_one_connection_is_ignored() -> None:
     machine = make()
     generation = opened(machine)
     send(machine, 2)
-    machine.info(generation, info(None, ended=True), 1.0)
+    machine.info(generation, StreamInfo.parse(info(None, ended=True)), 1.0)
     assert state(machine) is State.OPEN
 
 
@@ -885,7 +897,7 @@ def test_a_failed_machine_raises_a_fresh_copy_of_its_error_every_time() -> None:
     machine.ack(generation, 1)
     send(machine, 2)
     generation = dropped(machine, generation)
-    machine.info(generation, info(None), 1.0)
+    machine.info(generation, StreamInfo.parse(info(None)), 1.0)
     cause = machine.error
     assert isinstance(cause, DataLossError)
     raised: list[BaseException] = []
@@ -915,7 +927,9 @@ def test_a_failed_machine_raises_a_fresh_copy_of_its_error_every_time() -> None:
 def test_a_failed_machine_ignores_later_failures_and_events() -> None:
     machine = make()
     generation = opened(machine)
-    machine.server_error(generation, {"code": "internal", "message": "first"}, 0.0)
+    machine.server_error(
+        generation, ServerError.parse({"code": "internal", "message": "first"}), 0.0
+    )
     machine.fail(EndTimeoutError("second"))
     machine.connection_lost(generation, 1.0)
     machine.poll(100.0)
@@ -940,7 +954,7 @@ def test_a_closed_machine_raises_writer_closed() -> None:
         with pytest.raises(WriterClosedError):
             call()
     machine.connection_lost(generation, 1.0)
-    machine.info(generation, info(None), 1.0)
+    machine.info(generation, StreamInfo.parse(info(None)), 1.0)
     assert state(machine) is State.CLOSED and machine.take_actions() == []
     assert machine.next_deadline() is None
 
@@ -957,7 +971,7 @@ def test_an_ended_machine_refuses_more_chunks_and_stays_ended() -> None:
     generation = opened(machine)
     machine.end("completed", 0.0)
     machine.take_actions()
-    machine.end_answer(generation, {"success": True, "endRedisId": "1-0"})
+    machine.end_answer(generation, EndAnswer.parse({"success": True, "endRedisId": "1-0"}))
     with pytest.raises(WriterClosedError, match="has ended"):
         machine.send("x", 1)
     machine.close()
@@ -976,7 +990,7 @@ def test_next_deadline_is_set_whenever_something_timed_is_pending() -> None:
     assert machine.next_deadline() is None  # the driver times the connection attempt
     machine.handshake_ok(generation, 0.0)
     assert machine.next_deadline() == INFO_WAIT
-    machine.info(generation, info(None), 0.0)
+    machine.info(generation, StreamInfo.parse(info(None)), 0.0)
     assert machine.next_deadline() is None
     send(machine, 1)
     machine.begin_wait(Goal.FLUSHED, 1.0)
@@ -986,7 +1000,7 @@ def test_next_deadline_is_set_whenever_something_timed_is_pending() -> None:
     generation = connect_action(machine).generation
     machine.handshake_ok(generation, 2.5)
     assert machine.next_deadline() == 2.5 + INFO_WAIT
-    machine.info(generation, info(None), 2.5)
+    machine.info(generation, StreamInfo.parse(info(None)), 2.5)
     machine.take_actions()
     assert machine.next_deadline() == 2.5 + ACK_PROBE  # probe is due from the new start
     machine.end_wait()
@@ -1000,7 +1014,7 @@ def test_heartbeat_is_due_only_while_open_and_idle() -> None:
     assert not machine.heartbeat_due()  # not open yet
     generation = connect_action(machine).generation
     machine.handshake_ok(generation, 0.0)
-    machine.info(generation, info(None), 0.0)
+    machine.info(generation, StreamInfo.parse(info(None)), 0.0)
     assert machine.heartbeat_due()  # open, and nothing sent since the last look
     send(machine, 1, now=5.0)
     assert not machine.heartbeat_due()  # a chunk went out during this interval
@@ -1023,10 +1037,12 @@ def test_an_empty_stream_ended_during_a_drop_reported_with_last_seq_0_is_deliver
     machine.start(0.0)
     generation = connect_action(machine).generation
     machine.handshake_ok(generation, 0.0)
-    machine.info(generation, info(None), 0.0)
+    machine.info(generation, StreamInfo.parse(info(None)), 0.0)
     machine.end("completed", 1.0)
     machine.take_actions()
     generation = dropped(machine, generation)
     # PROTOCOL: lastSeq is 0 for both an empty stream and a one-chunk one
-    machine.info(generation, {"lastSeq": 0, "ended": True, "endReason": "completed"}, 2.0)
+    machine.info(
+        generation, StreamInfo.parse({"lastSeq": 0, "ended": True, "endReason": "completed"}), 2.0
+    )
     assert machine.state is State.ENDED and machine.error is None

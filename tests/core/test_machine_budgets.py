@@ -23,6 +23,7 @@ from streamstraight_server._core.machine import (
     State,
     StreamMachine,
 )
+from streamstraight_server._core.protocol import StreamInfo
 from tests.core.test_machine import connect_action, error_of, info, make, opened, send, state
 
 
@@ -31,7 +32,7 @@ def reconnect(machine: StreamMachine, now: float, last_seq: int | None) -> int:
     action = connect_action(machine)
     generation = action.generation
     machine.handshake_ok(generation, now + action.delay)
-    machine.info(generation, info(last_seq), now + action.delay)
+    machine.info(generation, StreamInfo.parse(info(last_seq)), now + action.delay)
     return generation
 
 

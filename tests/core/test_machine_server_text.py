@@ -17,6 +17,7 @@ from streamstraight_server._core.errors import (
     StreamstraightServerError,
 )
 from streamstraight_server._core.machine import Goal, State, StreamMachine
+from streamstraight_server._core.protocol import EndAnswer, ServerError, StreamInfo
 from tests.core.test_machine import STREAM, error_of, info, make, opened, send, state
 from tests.hostile.fragments import key_fragments
 
@@ -46,7 +47,9 @@ def test_a_stream_error_of_a_megabyte_is_bounded_and_kept_whole_scrubbed(
 ) -> None:
     machine = keyed()
     generation = opened(machine)
-    machine.server_error(generation, {"message": megabyte(), "code": "internal"}, 0.0)
+    machine.server_error(
+        generation, ServerError.parse({"message": megabyte(), "code": "internal"}), 0.0
+    )
     error = error_of(machine)
     assert isinstance(error, StreamError) and error.code == "internal"
     assert_safe(error, caplog)
@@ -68,7 +71,7 @@ def test_the_key_anywhere_near_the_cut_of_an_end_answer_leaves_nothing(
         machine = keyed()
         generation = opened(machine)
         machine.end("completed", 0.0)
-        machine.end_answer(generation, answer)
+        machine.end_answer(generation, EndAnswer.parse(answer))
         error = error_of(machine)
         assert type(error) is EndRejectedError
         assert_safe(error, caplog)
@@ -81,7 +84,7 @@ def test_a_garbage_end_answer_is_shown_as_its_repr_bounded() -> None:
     deep: Any = "bottom"
     for _ in range(5000):
         deep = [deep]
-    machine.end_answer(generation, {"success": "maybe", "why": deep})
+    machine.end_answer(generation, EndAnswer.parse({"success": "maybe", "why": deep}))
     error = error_of(machine)
     assert "the server answered END with {'success': 'maybe', 'why': [[[" in str(error)
     assert "<nested too deep>" in (error.server_message or "")
@@ -90,7 +93,9 @@ def test_a_garbage_end_answer_is_shown_as_its_repr_bounded() -> None:
 def test_an_error_code_is_bounded_and_scrubbed(caplog: pytest.LogCaptureFixture) -> None:
     machine = keyed()
     generation = opened(machine)
-    machine.server_error(generation, {"message": "m", "code": KEY + "-" * MB}, 0.0)
+    machine.server_error(
+        generation, ServerError.parse({"message": "m", "code": KEY + "-" * MB}), 0.0
+    )
     error = error_of(machine)
     assert isinstance(error, StreamError) and error.code is not None
     assert error.code.startswith("***-") and len(error.code) < 120
@@ -104,7 +109,9 @@ def test_a_retry_hint_out_of_range_is_ignored_with_a_warning(
     machine = keyed()
     generation = opened(machine)
     with caplog.at_level(logging.WARNING, "streamstraight_server"):
-        machine.server_error(generation, {"message": "m", "retryInMs": retry}, 0.0)
+        machine.server_error(
+            generation, ServerError.parse({"message": "m", "retryInMs": retry}), 0.0
+        )
     error = error_of(machine)
     assert isinstance(error, StreamError) and error.retry_in_ms is None
     assert any("retryInMs" in r.getMessage() for r in caplog.records)
@@ -117,7 +124,9 @@ def test_a_retry_hint_in_range_is_passed_on_silently(
     machine = keyed()
     generation = opened(machine)
     with caplog.at_level(logging.WARNING, "streamstraight_server"):
-        machine.server_error(generation, {"message": "m", "retryInMs": retry}, 0.0)
+        machine.server_error(
+            generation, ServerError.parse({"message": "m", "retryInMs": retry}), 0.0
+        )
     error = error_of(machine)
     assert isinstance(error, StreamError) and error.retry_in_ms == retry
     assert not any("retryInMs" in r.getMessage() for r in caplog.records)
@@ -129,7 +138,7 @@ def test_a_last_seq_that_is_not_a_seq_counts_as_null(last_seq: object) -> None:
     machine.start(0.0)
     (action,) = machine.take_actions()
     machine.handshake_ok(action.generation, 0.0)
-    machine.info(action.generation, info(None) | {"lastSeq": last_seq}, 0.0)
+    machine.info(action.generation, StreamInfo.parse(info(None) | {"lastSeq": last_seq}), 0.0)
     assert state(machine) is State.OPEN and machine.send("a", 1) == 0
 
 
@@ -140,7 +149,7 @@ def test_an_end_id_is_scrubbed_and_one_that_is_not_an_id_is_dropped(
         machine = keyed()
         generation = opened(machine)
         machine.end("completed", 0.0)
-        machine.end_answer(generation, {"success": True, "endRedisId": redis_id})
+        machine.end_answer(generation, EndAnswer.parse({"success": True, "endRedisId": redis_id}))
         assert machine.ready(Goal.ENDED) and machine.end_redis_id == expected
     assert all(len(r.getMessage()) < 1000 for r in caplog.records)
 
@@ -157,7 +166,7 @@ def test_an_end_reason_from_the_server_is_bounded_and_scrubbed(
     (action,) = machine.take_actions()
     machine.handshake_ok(action.generation, 1.0)
     reason = "r" * 5000 + KEY
-    machine.info(action.generation, info(1, ended=True, endReason=reason), 1.0)
+    machine.info(action.generation, StreamInfo.parse(info(1, ended=True, endReason=reason)), 1.0)
     error = error_of(machine)
     assert type(error) is ConnectionLostError and "ended it (rrrr" in str(error)
     assert_safe(error, caplog)

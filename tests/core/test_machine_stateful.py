@@ -26,13 +26,14 @@ from hypothesis.stateful import (
     rule,
 )
 
+from streamstraight_server._core.acks import ACK_PROBE
 from streamstraight_server._core.errors import (
     DataLossError,
     StreamstraightServerError,
     WriterClosedError,
 )
 from streamstraight_server._core.machine import (
-    ACK_PROBE,
+    WAIT_FOR_ROOM,
     Connect,
     Goal,
     Resend,
@@ -41,6 +42,7 @@ from streamstraight_server._core.machine import (
     StreamMachine,
 )
 from streamstraight_server._core.options import ServerOptions
+from streamstraight_server._core.protocol import EndAnswer, ServerError, StreamInfo
 
 Mode = Literal["acks", "end-only", "withheld"]
 #: what the server sends the producer on one connection
@@ -236,7 +238,7 @@ class StreamAgainstModelServer(RuleBasedStateMachine):
         except StreamstraightServerError as exc:
             self._writer_raised(exc)
             return
-        if seq < 0:
+        if seq is WAIT_FOR_ROOM:
             self._wait(Goal.ROOM, data)
             return
         assert seq == len(self.sent)
@@ -276,7 +278,7 @@ class StreamAgainstModelServer(RuleBasedStateMachine):
         self.unreported_loss = False
         self.attempts = 0
         self.connected_at = self.now
-        self.machine.info(action.generation, self.server.info(), self.now)
+        self.machine.info(action.generation, StreamInfo.parse(self.server.info()), self.now)
         if self.server.hostile:
             # dropped before the producer could act on it: nothing reaches the server
             if self.op is not None or self.end_asked:
@@ -300,7 +302,7 @@ class StreamAgainstModelServer(RuleBasedStateMachine):
             # the server has not noticed yet that the previous connection is gone
             machine.handshake_ok(generation, self.now)
             busy = {"message": "busy", "code": "stream-busy", "retryInMs": 100}
-            machine.server_error(generation, busy, self.now)
+            machine.server_error(generation, ServerError.parse(busy), self.now)
         else:  # the handshake succeeds and the connection drops before stream:info
             machine.handshake_ok(generation, self.now)
             machine.connection_lost(generation, self.now)
@@ -354,7 +356,7 @@ class StreamAgainstModelServer(RuleBasedStateMachine):
             if kind == "ack":
                 machine.ack(generation, payload["seq"])
             else:
-                machine.end_answer(generation, payload)
+                machine.end_answer(generation, EndAnswer.parse(payload))
         del self.to_client[:count]
         self._settle()
 
@@ -383,7 +385,7 @@ class StreamAgainstModelServer(RuleBasedStateMachine):
         if kind == "ack":
             assert not self.machine.ack(generation, payload["seq"])
         else:
-            self.machine.end_answer(generation, payload)
+            self.machine.end_answer(generation, EndAnswer.parse(payload))
         self._settle()
 
     @rule(seconds=st.sampled_from([0.05, 0.5, 1.0, 2.0, 4.0]))

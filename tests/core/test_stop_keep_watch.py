@@ -18,8 +18,9 @@ from streamstraight_server._core.cancel import (
 )
 from streamstraight_server._core.errors import ConfigurationError, DataLossError, EncodeError
 from streamstraight_server._core.keep import StreamResult
-from streamstraight_server._core.machine import State
+from streamstraight_server._core.machine import State, StreamMachine
 from streamstraight_server._core.options import ServerOptions
+from streamstraight_server._core.protocol import StreamInfo
 from streamstraight_server._core.stats import (
     ACK_PENDING,
     ACK_SAMPLE_EVERY,
@@ -28,7 +29,7 @@ from streamstraight_server._core.stats import (
     percentile,
 )
 from streamstraight_server._core.telemetry import TelemetryChoice
-from streamstraight_server._core.watch import StreamWatch, WatchedMachine, WatchHub
+from streamstraight_server._core.watch import StreamWatch, WatchHub
 from tests.core.test_machine import connect_action, dropped, info, opened, send
 
 
@@ -136,7 +137,7 @@ def test_the_ring_keeps_the_latest_samples_in_order() -> None:
 def test_the_watched_machine_reports_a_drop_then_a_resume() -> None:
     hub = WatchHub(TelemetryChoice(False, "http://h"))
     watch = hub.watch("s-1", 0.0)
-    machine = WatchedMachine("s-1", ServerOptions(api_key="k"), watch)
+    machine = StreamMachine("s-1", ServerOptions(api_key="k"), observer=watch)
     watch.attach(machine, _NoLock())
     generation = opened(machine)
     send(machine, 5)
@@ -145,7 +146,7 @@ def test_the_watched_machine_reports_a_drop_then_a_resume() -> None:
     machine.connection_lost(again, 1.5)  # a failed attempt while resuming: not a new drop
     third = connect_action(machine).generation
     machine.handshake_ok(third, 2.0)
-    machine.info(third, info(2), 2.0)
+    machine.info(third, StreamInfo.parse(info(2)), 2.0)
     assert machine.state is State.OPEN
     assert (watch.counters.drops, watch.counters.reconnects) == (1, 1)
     assert hub.snapshot().live_writers == 1
@@ -154,14 +155,15 @@ def test_the_watched_machine_reports_a_drop_then_a_resume() -> None:
 def test_the_watched_machine_reports_data_loss_and_the_outcome() -> None:
     hub = WatchHub(TelemetryChoice(False, "http://h"))
     watch = hub.watch("s-1", 0.0)
-    machine = WatchedMachine("s-1", ServerOptions(api_key="k", max_in_flight_chunks=2), watch)
+    options = ServerOptions(api_key="k", max_in_flight_chunks=2)
+    machine = StreamMachine("s-1", options, observer=watch)
     watch.attach(machine, _NoLock())
     generation = opened(machine)
     send(machine, 2)
     machine.ack(generation, 1)
     send(machine, 2)  # seq 0 and 1 are forgotten to make room
     again = dropped(machine, generation)
-    machine.info(again, info(None), 1.0)  # the server lost everything
+    machine.info(again, StreamInfo.parse(info(None)), 1.0)  # the server lost everything
     assert isinstance(watch.error, DataLossError)
     watch.finish(2.0)
     stats = hub.snapshot()
