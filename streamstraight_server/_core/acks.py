@@ -195,9 +195,7 @@ class AckWait:
             return
         self.since = now
         if self.deadline is not None:
-            self.deadline = max(
-                self.deadline + reconnecting, now + min(RESUME_GRACE, self.timeout)
-            )
+            self.deadline = max(self.deadline + reconnecting, now + min(RESUME_GRACE, self.timeout))
         self.mark = min(self.mark, window.acked_through)
 
     def next_deadline(self, window: InFlightWindow) -> float | None:

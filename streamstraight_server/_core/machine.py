@@ -43,20 +43,21 @@ import enum
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
-from .acks import RESUME_GRACE, AckWait, InFlightWindow, PendingChunk
-from .backoff import MAX_RETRY_WAIT, retry_delay
+from . import server_words
+from .acks import RESUME_GRACE, AckWait, InFlightWindow
+from .actions import WAIT_FOR_ROOM, Action, Connect, Goal, NoRoom, Observer, Resend, SendEnd
+from .backoff import retry_delay
+from .budgets import EndRequest, Resume
 from .errors import (
     AckTimeoutError,
     ConnectError,
     ConnectionLostError,
     ConnectTimeoutError,
     DataLossError,
-    EndRejectedError,
     EndTimeoutError,
     HandshakeRejectedError,
-    StreamError,
     StreamstraightServerAbortError,
     StreamstraightServerError,
     WriterClosedError,
@@ -65,7 +66,6 @@ from .errors import (
 )
 from .options import ServerOptions
 from .protocol import (
-    PRODUCER_END_REASONS,
     EndAnswer,
     EndPayload,
     ProducerEndReason,
@@ -74,7 +74,23 @@ from .protocol import (
     last_seq_for,
     seq_of,
 )
-from .redact import cut, scrub, shown, whole
+from .redact import shown
+
+__all__ = [
+    "ABORT_END_TIMEOUT",
+    "INFO_WAIT",
+    "MOVES",
+    "WAIT_FOR_ROOM",
+    "Action",
+    "Attempt",
+    "Connect",
+    "Goal",
+    "NoRoom",
+    "Resend",
+    "SendEnd",
+    "State",
+    "StreamMachine",
+]
 
 logger = logging.getLogger("streamstraight_server")
 
@@ -82,11 +98,6 @@ logger = logging.getLogger("streamstraight_server")
 INFO_WAIT = 1.0
 #: how long ``abort()`` waits for the answer to its END
 ABORT_END_TIMEOUT = 5.0
-#: longest ``endRedisId`` passed on; a longer one is not an id
-MAX_END_ID = 256
-#: longest error code or end reason of the server's shown in a message
-MAX_CODE = 64
-_OTHER_END_REASONS = ("producer-disconnected", "inactivity-timeout", "not-found", "ignore-ended")
 
 
 class State(enum.Enum):
@@ -113,54 +124,6 @@ MOVES: dict[State, frozenset[State]] = {
 _LIVE = frozenset({_S.CONNECTING, _S.OPEN, _S.RESUMING, _S.ENDING})
 
 
-class Goal(enum.Enum):
-    """What a waiting writer waits for."""
-
-    OPEN = "the connection"
-    ROOM = "room in the in-flight window"
-    FLUSHED = "confirmation of every chunk sent"
-    ENDED = "the answer to END"
-
-
-class NoRoom(enum.Enum):
-    """What ``send()`` returns when the writer must first wait for ``Goal.ROOM``."""
-
-    WAIT = "wait for room"
-
-
-WAIT_FOR_ROOM = NoRoom.WAIT
-
-
-@dataclass(frozen=True)
-class Connect:
-    """Open connection ``generation`` after ``delay`` seconds (closing the previous one);
-    ``resuming``: the stream was open before (a refusal then means something else)."""
-
-    generation: int
-    delay: float
-    overwrite: bool
-    resuming: bool = False
-
-
-@dataclass(frozen=True)
-class Resend:
-    """Emit these chunks again, in order, on connection ``generation``."""
-
-    generation: int
-    chunks: list[PendingChunk]
-
-
-@dataclass(frozen=True)
-class SendEnd:
-    """Emit END with an ack callback on connection ``generation``."""
-
-    generation: int
-    payload: EndPayload
-
-
-Action = Connect | Resend | SendEnd
-
-
 @dataclass
 class Attempt:
     """One connection: replaced whole by each ``Connect``."""
@@ -170,40 +133,6 @@ class Attempt:
     dropped_early: bool = False  # it dropped before handshake_ok
     info_seen: bool = False
     info_deadline: float | None = None
-
-
-@dataclass
-class Resume:
-    """The budgets of reconnecting, which belong to the stream (see the module's text)."""
-
-    attempts: int = 0  # failed attempts: of the first connection, or of the resume under way
-    best_confirmed: int = 0  # the most the server ever confirmed (it may lose some afterwards)
-    mark: int | None = None  # best_confirmed when the resume under way began (None: none)
-    spent: float = 0.0  # time spent reconnecting in it so far
-    started: float | None = None  # when its current reconnection began
-    dropped_at: float | None = None
-    last_failure: BaseException | None = None
-
-
-@dataclass
-class EndRequest:
-    """END, once the writer asked for it: its reason and how long it has waited."""
-
-    reason: ProducerEndReason
-    timeout: float
-    deadline: float | None = None
-    sent_at: float | None = None
-    waited: float = 0.0  # on connections that dropped
-
-
-class Observer(Protocol):
-    """Told of a stream's drops, resumes and failure (``watch.StreamWatch`` is one)."""
-
-    def dropped(self, confirmed: int, sent: int) -> None: ...
-
-    def resumed(self, confirmed: int, sent: int) -> None: ...
-
-    def failed(self, error: StreamstraightServerError) -> None: ...
 
 
 _Handler = TypeVar("_Handler", bound=Callable[..., None])
@@ -392,7 +321,7 @@ class StreamMachine:
         elif isinstance(error, StreamstraightServerError):
             self.fail(error)
         elif resuming:
-            if self._resume_exhausted(now):
+            if self.resume.exhausted(now, self.options):
                 self._fail_resume()
             else:
                 self._connect(retry_delay(self.options.connect_retry_delay_ms, resume.attempts - 1))
@@ -400,7 +329,7 @@ class StreamMachine:
             timeout = isinstance(error, TimeoutError)
             root = root_cause(error)
             kind = ConnectTimeoutError if timeout else ConnectError
-            last = self._said(describe(error if timeout else root))
+            last = shown(describe(error if timeout else root), self.options.api_key)
             self.fail(kind.after(self.options.base_url, resume.attempts, last), root)
         else:
             self._connect(retry_delay(self.options.connect_retry_delay_ms, resume.attempts - 1))
@@ -414,21 +343,9 @@ class StreamMachine:
         held_through = 0 if raw is None else raw + 1
         self._resumed_after_end(held_through, reason if isinstance(reason, str) else None)
 
-    def _resume_time(self, now: float) -> float:
-        """Time spent reconnecting in the resume under way."""
-        resume = self.resume
-        started = resume.started if resume.started is not None else now
-        return resume.spent + (now - started)
-
-    def _resume_exhausted(self, now: float) -> bool:
-        return (
-            self.resume.attempts >= self.options.resume_attempts
-            or self._resume_time(now) >= self.options.resume_timeout
-        )
-
     def _fail_resume(self) -> None:
         failure = self.resume.last_failure
-        last = self._said(describe(failure)) if failure is not None else None
+        last = shown(describe(failure), self.options.api_key) if failure is not None else None
         error = ConnectionLostError.not_resumed(
             self.options.resume_attempts, self.options.resume_timeout, last
         )
@@ -478,7 +395,7 @@ class StreamMachine:
                 resume.attempts,
                 self.options.resume_attempts,
             )
-            if self._resume_exhausted(now):
+            if self.resume.exhausted(now, self.options):
                 self._fail_resume()
             else:
                 self._connect(retry_delay(self.options.connect_retry_delay_ms, resume.attempts - 1))
@@ -522,7 +439,7 @@ class StreamMachine:
         elif self.sent > self.window.base or self.end_request is not None:
             self.fail(ConnectionLostError.without_info())
         else:
-            self.resume.spent = self._resume_time(now)
+            self.resume.spent = self.resume.time(now)
             self.resume.started = None
             self._goto(State.OPEN)
 
@@ -588,7 +505,7 @@ class StreamMachine:
         )
         if resend:
             self._actions.append(Resend(self.generation, resend))
-        resume.spent, resume.started = self._resume_time(now), None
+        resume.spent, resume.started = self.resume.time(now), None
         if resume.mark is not None and window.acked_through > resume.mark:
             resume.mark = None  # the server holds more than ever before: resumed
         resume.best_confirmed = max(resume.best_confirmed, window.acked_through)
@@ -611,7 +528,8 @@ class StreamMachine:
                 )
             self._ended("")
             return
-        what = f"ended it ({self._reason_text(reason)})" if reason else "ended it"
+        key = self.options.api_key
+        what = f"ended it ({server_words.end_reason(reason, key)})" if reason else "ended it"
         if held_through < sent:
             self.window.server_holds(held_through)
             self.fail(DataLossError.ended_short(what, held_through, sent))
@@ -640,30 +558,7 @@ class StreamMachine:
             self.attempt.linked = True
             self.connect_failed(generation, ConnectionError("the stream is still busy"), now)
             return
-        key = self.options.api_key  # a server may echo what it was sent
-        self.fail(
-            StreamError(
-                f"the server reported: {shown(error.message, key)}",
-                code=None if error.code is None else shown(error.code, key, limit=MAX_CODE),
-                retry_in_ms=self._retry_hint(error.retry_in_ms),
-                server_message=scrub(error.message, key),
-            )
-        )
-
-    def _retry_hint(self, retry: object) -> int | None:
-        """``retryInMs`` when it is a whole number of ms within the longest retry wait."""
-        if retry is None:
-            return None
-        if type(retry) is int and 0 <= retry <= MAX_RETRY_WAIT * 1000:
-            return retry
-        logger.warning(
-            "stream %r: ignoring the server's retryInMs %s: not a whole number of "
-            "milliseconds from 0 to %d",
-            self.stream_id,
-            cut(whole(retry), limit=40),
-            int(MAX_RETRY_WAIT * 1000),
-        )
-        return None
+        self.fail(server_words.stream_error(error, self.options.api_key, self.stream_id))
 
     @_current
     def end_answer(self, generation: int, answer: EndAnswer) -> None:
@@ -672,37 +567,9 @@ class StreamMachine:
             return
         key = self.options.api_key
         if answer.success is True:
-            self._ended(self._end_id(answer.end_id))
-        elif answer.success is False:
-            reason = whole(answer.error or "no reason given", key)
-            self.fail(
-                EndRejectedError(f"the server refused END: {cut(reason)}", server_message=reason)
-            )
+            self._ended(server_words.end_id(answer.end_id, key, self.stream_id))
         else:
-            said = whole(answer.raw, key, quoted=True)
-            self.fail(
-                EndRejectedError(f"the server answered END with {cut(said)}", server_message=said)
-            )
-
-    def _end_id(self, redis_id: object) -> str:
-        if isinstance(redis_id, str) and len(redis_id) <= MAX_END_ID:
-            return scrub(redis_id, self.options.api_key)
-        if redis_id is not None:
-            logger.warning(
-                "stream %r: the server's endRedisId is not an id (%s); it is not passed on",
-                self.stream_id,
-                cut(whole(redis_id, self.options.api_key), limit=60),
-            )
-        return ""
-
-    def _reason_text(self, reason: str) -> str:
-        if reason in PRODUCER_END_REASONS or reason in _OTHER_END_REASONS:
-            return reason
-        return shown(reason, self.options.api_key, limit=MAX_CODE)
-
-    def _said(self, text: str) -> str:
-        """Text that may quote the server (a transport's error), as a message shows it."""
-        return shown(text, self.options.api_key)
+            self.fail(server_words.end_refusal(answer, key))
 
     def _ended(self, redis_id: str) -> None:
         self.window.confirm_all()
@@ -814,7 +681,7 @@ class StreamMachine:
             if now >= end.deadline:
                 self.fail(EndTimeoutError.after(end.timeout))
         elif state is State.RESUMING and self.resume.started is not None:
-            if self._resume_time(now) >= self.options.resume_timeout:
+            if self.resume.time(now) >= self.options.resume_timeout:
                 resume = self.resume
                 resume.last_failure = resume.last_failure or TimeoutError("resume_timeout")
                 self._fail_resume()

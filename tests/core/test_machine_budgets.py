@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import pytest
 
+from streamstraight_server._core.acks import RESUME_GRACE
 from streamstraight_server._core.errors import (
     AckTimeoutError,
     ConnectionLostError,
     EndTimeoutError,
 )
 from streamstraight_server._core.machine import (
-    RESUME_GRACE,
     Connect,
     Goal,
     Resend,
