@@ -87,10 +87,11 @@ _STOPPED = _Stopped()
 _WAKE = _Wake()
 _SOURCE_DONE = (_End, _Failed, _Stopped)
 
-#: every tee still running: the loop keeps only weak references to its tasks, so without this
-#: a tee whose client and response are both dropped could be collected mid-flight
-_RUNNING: set[AsyncTee] = set()
-_RUNNING_GUARD = StateGuard()
+#: the groups (one per client) with a tee still running: the loop keeps only weak references
+#: to its tasks, so without this a tee whose client and response are both dropped could be
+#: collected mid-flight
+_GROUPS_RUNNING: set[AsyncTeeGroup] = set()
+_GROUPS_GUARD = StateGuard()
 
 
 class AsyncTee(PlainForGuard):
@@ -140,8 +141,6 @@ class AsyncTee(PlainForGuard):
         self._home = AsyncHome()
         self._cancels = client._cancels
         self._registered = self._cancels.add(self.stream_id, self)
-        with _RUNNING_GUARD:
-            _RUNNING.add(self)
         on_done.add(self)
         self._sender = AsyncTask(self._send_all, name=f"streamstraight-tee-send-{self.stream_id}")
         self._pump = AsyncTask(self._pump_all, name=f"streamstraight-tee-{self.stream_id}")
@@ -276,8 +275,6 @@ class AsyncTee(PlainForGuard):
         finally:
             if self._registered:
                 self._cancels.discard(self.stream_id, self)
-            with _RUNNING_GUARD:
-                _RUNNING.discard(self)
             self._group.discard(self)
             self._done.set()
 
@@ -426,7 +423,8 @@ def _without_stream_id(exc: BaseException) -> str:
 
 
 class AsyncTeeGroup:
-    """The tees a client started and that are still running, for its close to wait on."""
+    """The registry of the tees a client started and that are still running, for its close to
+    wait on; while it has one, the group is kept alive (see ``_GROUPS_RUNNING``)."""
 
     def __init__(self) -> None:
         self._guard = StateGuard()
@@ -438,10 +436,17 @@ class AsyncTeeGroup:
     def add(self, tee: AsyncTee) -> None:
         with self._guard:
             self._running.add(tee)
+        with _GROUPS_GUARD:
+            _GROUPS_RUNNING.add(self)
 
     def discard(self, tee: AsyncTee) -> None:
         with self._guard:
             self._running.discard(tee)
+            empty = not self._running
+        if empty:
+            with _GROUPS_GUARD:
+                if not self._running:
+                    _GROUPS_RUNNING.discard(self)
 
     async def wait(self, timeout: float) -> int:
         """Wait up to ``timeout`` seconds for every tee to finish; return how many are left."""

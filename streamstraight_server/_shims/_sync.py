@@ -61,10 +61,13 @@ class Event:
 
 
 class Lock:
+    """Not reentrant, as ``asyncio.Lock`` is not: a call that takes it twice is a bug in
+    either flavour."""
+
     __slots__ = ("_lock",)
 
     def __init__(self) -> None:
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
 
     def __enter__(self) -> None:
         self._lock.acquire()

@@ -88,10 +88,11 @@ _STOPPED = _Stopped()
 _WAKE = _Wake()
 _SOURCE_DONE = (_End, _Failed, _Stopped)
 
-#: every tee still running: the loop keeps only weak references to its tasks, so without this
-#: a tee whose client and response are both dropped could be collected mid-flight
-_RUNNING: set[Tee] = set()
-_RUNNING_GUARD = StateGuard()
+#: the groups (one per client) with a tee still running: the loop keeps only weak references
+#: to its tasks, so without this a tee whose client and response are both dropped could be
+#: collected mid-flight
+_GROUPS_RUNNING: set[TeeGroup] = set()
+_GROUPS_GUARD = StateGuard()
 
 
 class Tee(PlainForGuard):
@@ -141,8 +142,6 @@ class Tee(PlainForGuard):
         self._home = Home()
         self._cancels = client._cancels
         self._registered = self._cancels.add(self.stream_id, self)
-        with _RUNNING_GUARD:
-            _RUNNING.add(self)
         on_done.add(self)
         self._sender = Task(self._send_all, name=f"streamstraight-tee-send-{self.stream_id}")
         self._pump = Task(self._pump_all, name=f"streamstraight-tee-{self.stream_id}")
@@ -277,8 +276,6 @@ class Tee(PlainForGuard):
         finally:
             if self._registered:
                 self._cancels.discard(self.stream_id, self)
-            with _RUNNING_GUARD:
-                _RUNNING.discard(self)
             self._group.discard(self)
             self._done.set()
 
@@ -427,7 +424,8 @@ def _without_stream_id(exc: BaseException) -> str:
 
 
 class TeeGroup:
-    """The tees a client started and that are still running, for its close to wait on."""
+    """The registry of the tees a client started and that are still running, for its close to
+    wait on; while it has one, the group is kept alive (see ``_GROUPS_RUNNING``)."""
 
     def __init__(self) -> None:
         self._guard = StateGuard()
@@ -439,10 +437,17 @@ class TeeGroup:
     def add(self, tee: Tee) -> None:
         with self._guard:
             self._running.add(tee)
+        with _GROUPS_GUARD:
+            _GROUPS_RUNNING.add(self)
 
     def discard(self, tee: Tee) -> None:
         with self._guard:
             self._running.discard(tee)
+            empty = not self._running
+        if empty:
+            with _GROUPS_GUARD:
+                if not self._running:
+                    _GROUPS_RUNNING.discard(self)
 
     def wait(self, timeout: float) -> int:
         """Wait up to ``timeout`` seconds for every tee to finish; return how many are left."""
