@@ -185,13 +185,16 @@ class AsyncStreamstraight(PlainWithGuard):
     async def _session_for(
         self, stream: StreamOptions | None, *, log_failure: bool = True
     ) -> AsyncStreamSession:
-        """A connected session: a new one for ``stream``, or the current stream's for None."""
+        """A session: a new one for ``stream``, which connects in the background (the writer
+        need not wait for the handshake), or the current stream's for None, connected."""
         check_blocking_allowed(self)
         if stream is None:
             return await self._current_session()
-        return await self._open(stream, log_failure=log_failure)
+        return await self._open(stream, log_failure=log_failure, wait=False)
 
-    async def _open(self, stream: StreamOptions, *, log_failure: bool = True) -> AsyncStreamSession:
+    async def _open(
+        self, stream: StreamOptions, *, log_failure: bool = True, wait: bool = True
+    ) -> AsyncStreamSession:
         session = AsyncStreamSession(self.options, stream, on_close=self._forget, hub=self._hub)
         session.log_failure = log_failure
         with self._registry:
@@ -204,7 +207,7 @@ class AsyncStreamstraight(PlainWithGuard):
             self._sessions[stream.stream_id] = session
         if other is not None:
             await other.close()  # ended but kept open (keep_open=True): its connection goes
-        await session.open()  # closes itself, and so leaves the registry, when it fails
+        await session.open(wait=wait)  # closes itself (leaving the registry) when it fails
         return session
 
     def _forget(self, session: AsyncStreamSession) -> None:

@@ -42,6 +42,7 @@ from .._shims._async import (
     AsyncEvent,
     AsyncLock,
     AsyncSocket,
+    AsyncTask,
     AsyncTicker,
     SocketError,
     StateGuard,
@@ -84,6 +85,8 @@ class AsyncStreamSession:
         self._socket: AsyncSocket | None = None
         self._socket_generation = 0
         self._heartbeat: AsyncTicker | None = None
+        self._opener: AsyncTask | None = None
+        self._opened = AsyncEvent()  # the background opener is done, either way
         self._closed = False
         self._on_close = on_close
         #: False when the owner reports the stream's failure itself (a tee), so that it is
@@ -185,7 +188,7 @@ class AsyncStreamSession:
                 self._socket = None
             with self._guard:
                 self.machine.connect_failed(action.generation, exc, monotonic())
-            if not isinstance(exc, StreamstraightServerError):
+            if not isinstance(exc, StreamstraightServerError) and not self._closed:
                 logger.warning(
                     "stream %r: connection attempt failed: %s", self.stream.stream_id, exc
                 )
@@ -282,26 +285,52 @@ class AsyncStreamSession:
 
     # -- the writer's calls ------------------------------------------------------------
 
-    async def open(self) -> None:
-        """Connect (with retries for transient failures) and learn where the stream stands."""
+    async def open(self, *, wait: bool = True) -> None:
+        """Connect (with retries for transient failures) and learn where the stream stands.
+
+        ``wait`` False returns at once and connects in the background: chunks sent meanwhile
+        wait in the window, and a failure is raised by the writer's next call."""
+        with self._guard:
+            self.machine.start(monotonic())
+        if not wait:
+            self._opener = AsyncTask(self._open_in_background, name="streamstraight-open")
+            return
         try:
-            async with self._lock:
-                with self._guard:
-                    self.machine.start(monotonic())
-                await self._drive(Goal.OPEN)
+            await self._connect_now()
         except BaseException:
             await self.close()
             raise
+
+    async def _connect_now(self) -> None:
+        async with self._lock:
+            await self._drive(Goal.OPEN)
         interval = self.options.heartbeat_interval
-        if interval is not None:
+        if interval is not None and not self._closed:
             self._heartbeat = AsyncTicker(interval, self._beat)
+
+    async def _open_in_background(self) -> None:
+        try:
+            await self._connect_now()
+        except StreamstraightServerError:
+            pass  # the machine holds the error: the writer's next call raises it
+        finally:
+            self._opened.set()
 
     async def send(self, data: str, size: int) -> int:
         """Hand one encoded chunk of ``size`` UTF-8 bytes to the server; returns its seq.
 
         Waits only while the window is full or the connection is being resumed."""
+        machine = self.machine
+        if machine.connecting:  # lock-free: the opener holds the lock while it connects
+            counters = self.watch.counters
+            with self._guard:
+                seq = machine.send(data, size) if machine.connecting else WAIT_FOR_ROOM
+                if seq is not WAIT_FOR_ROOM and seq >= counters.next_sample:
+                    counters.sample(seq, monotonic())
+            if seq is not WAIT_FOR_ROOM:
+                counters.bytes_sent += size
+                return seq
         async with self._lock:
-            machine = self.machine
             counters = self.watch.counters
             try:
                 with self._guard:
@@ -351,7 +380,7 @@ class AsyncStreamSession:
         """After an exception or a cancellation: END with ``producer-error`` if the connection
         is up (waiting a few seconds at most), then close. Never raises."""
         try:
-            if self.machine.writable:
+            if self.machine.writable or self.machine.connecting:
                 await self.end(
                     "producer-error", timeout=min(self.options.end_timeout, ABORT_END_TIMEOUT)
                 )
@@ -375,6 +404,10 @@ class AsyncStreamSession:
         Idempotent."""
         if self._closed:
             return
+        if self._opener is not None and self.machine.connecting and self.machine.sent:
+            # chunks that send() took wait for the connection: let it come (within the
+            # connect timeout) and carry them, rather than drop them
+            await self._opened.wait(self.options.connect_timeout)
         self._closed = True
         with self._guard:
             self.machine.close()
@@ -382,6 +415,9 @@ class AsyncStreamSession:
         self._stop.set()
         self._wake.set()  # a writer waiting on the server sees the close at once
         await self._drop_socket()
+        opener, self._opener = self._opener, None
+        if opener is not None:
+            await opener.join()
         heartbeat, self._heartbeat = self._heartbeat, None
         if heartbeat is not None:
             await heartbeat.stop()

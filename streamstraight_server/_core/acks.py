@@ -57,10 +57,14 @@ class InFlightWindow:
         return held[0].seq if held else self.next_seq
 
     def start_at(self, seq: int) -> None:
-        """Continue a stream whose seq ``0 .. seq - 1`` the server already holds."""
-        if self.next_seq != self.base:
-            raise RuntimeError("start_at on a window that already sent chunks")
-        self.base = self.next_seq = self.acked_through = seq
+        """Continue a stream whose seq ``0 .. seq - 1`` the server already holds; chunks taken
+        before the server said so (none of them sent yet) are numbered on from there."""
+        if self.acked_through != self.base:
+            raise RuntimeError("start_at on a window whose chunks the server confirmed")
+        shift = seq - self.base
+        self._held = deque(chunk._replace(seq=chunk.seq + shift) for chunk in self._held)
+        self.base, self.acked_through = seq, seq
+        self.next_seq += shift
 
     def has_room(self, size: int) -> bool:
         """Whether a chunk of ``size`` fits, after forgetting confirmed chunks as needed."""

@@ -214,6 +214,11 @@ class StreamMachine:
         return self.state in _LIVE and self.state is not State.ENDING
 
     @property
+    def connecting(self) -> bool:
+        """The first connection is being made: chunks wait in the window."""
+        return self.state is State.CONNECTING
+
+    @property
     def linked(self) -> bool:
         """Open, ending or ended: the server has said where the stream stands."""
         return self.state in (State.OPEN, State.ENDING, State.ENDED)
@@ -290,8 +295,8 @@ class StreamMachine:
 
     def _connect(self, delay: float) -> None:
         self.attempt = Attempt(self.attempt.generation + 1)
-        first = self.state is State.CONNECTING
-        overwrite = self._overwrite and self.sent == 0 and first
+        first = self.state is State.CONNECTING  # nothing sent yet, whatever waits to be
+        overwrite = self._overwrite and first
         self._actions.append(Connect(self.attempt.generation, delay, overwrite, not first))
 
     @_current
@@ -462,6 +467,8 @@ class StreamMachine:
                 info.last_seq + 1,
             )
             self.window.start_at(info.last_seq + 1)
+        if self.sent > self.window.base:  # chunks taken while connecting go out first
+            self._actions.append(Resend(self.generation, self.window.chunks_from(self.window.base)))
         self._open_or_end(now)
 
     def _open_or_end(self, now: float) -> None:
@@ -585,8 +592,13 @@ class StreamMachine:
     # -- the writer's calls -----------------------------------------------------------------
 
     def send(self, data: str, size: int) -> int | NoRoom:
-        """Take one encoded chunk; returns its seq, to be emitted on the current connection,
-        or ``WAIT_FOR_ROOM`` when the writer must first wait for ``Goal.ROOM``."""
+        """Take one encoded chunk; returns its seq, to be emitted on the current connection
+        (or, while the first connection is being made, held until it is open, then sent), or
+        ``WAIT_FOR_ROOM`` when the writer must first wait for ``Goal.ROOM``."""
+        if self.state is State.CONNECTING and self.error is None:
+            if not self.window.has_room(size):
+                return WAIT_FOR_ROOM
+            return self.window.add(data, size)
         if self.state is not State.OPEN:
             self._check_usable()
             return WAIT_FOR_ROOM
@@ -603,9 +615,8 @@ class StreamMachine:
         if goal is Goal.ENDED:
             if state is State.ENDED:
                 return True
-            self.raise_if_failed()
-            if state is State.CLOSED:
-                raise WriterClosedError.by_close(self.stream_id)
+            if state is State.FAILED or state is State.CLOSED:
+                self._check_usable()  # raises the failure, or why it was closed
             return False
         self._check_usable()
         if state is not State.OPEN:

@@ -184,13 +184,16 @@ class Streamstraight(PlainWithGuard):
     def _session_for(
         self, stream: StreamOptions | None, *, log_failure: bool = True
     ) -> StreamSession:
-        """A connected session: a new one for ``stream``, or the current stream's for None."""
+        """A session: a new one for ``stream``, which connects in the background (the writer
+        need not wait for the handshake), or the current stream's for None, connected."""
         check_blocking_allowed(self)
         if stream is None:
             return self._current_session()
-        return self._open(stream, log_failure=log_failure)
+        return self._open(stream, log_failure=log_failure, wait=False)
 
-    def _open(self, stream: StreamOptions, *, log_failure: bool = True) -> StreamSession:
+    def _open(
+        self, stream: StreamOptions, *, log_failure: bool = True, wait: bool = True
+    ) -> StreamSession:
         session = StreamSession(self.options, stream, on_close=self._forget, hub=self._hub)
         session.log_failure = log_failure
         with self._registry:
@@ -203,7 +206,7 @@ class Streamstraight(PlainWithGuard):
             self._sessions[stream.stream_id] = session
         if other is not None:
             other.close()  # ended but kept open (keep_open=True): its connection goes
-        session.open()  # closes itself, and so leaves the registry, when it fails
+        session.open(wait=wait)  # closes itself (leaving the registry) when it fails
         return session
 
     def _forget(self, session: StreamSession) -> None:

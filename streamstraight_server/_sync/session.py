@@ -45,6 +45,7 @@ from .._shims._sync import (
     Socket,
     SocketError,
     StateGuard,
+    Task,
     Ticker,
     monotonic,
 )
@@ -85,6 +86,8 @@ class StreamSession:
         self._socket: Socket | None = None
         self._socket_generation = 0
         self._heartbeat: Ticker | None = None
+        self._opener: Task | None = None
+        self._opened = Event()  # the background opener is done, either way
         self._closed = False
         self._on_close = on_close
         #: False when the owner reports the stream's failure itself (a tee), so that it is
@@ -186,7 +189,7 @@ class StreamSession:
                 self._socket = None
             with self._guard:
                 self.machine.connect_failed(action.generation, exc, monotonic())
-            if not isinstance(exc, StreamstraightServerError):
+            if not isinstance(exc, StreamstraightServerError) and not self._closed:
                 logger.warning(
                     "stream %r: connection attempt failed: %s", self.stream.stream_id, exc
                 )
@@ -281,26 +284,52 @@ class StreamSession:
 
     # -- the writer's calls ------------------------------------------------------------
 
-    def open(self) -> None:
-        """Connect (with retries for transient failures) and learn where the stream stands."""
+    def open(self, *, wait: bool = True) -> None:
+        """Connect (with retries for transient failures) and learn where the stream stands.
+
+        ``wait`` False returns at once and connects in the background: chunks sent meanwhile
+        wait in the window, and a failure is raised by the writer's next call."""
+        with self._guard:
+            self.machine.start(monotonic())
+        if not wait:
+            self._opener = Task(self._open_in_background, name="streamstraight-open")
+            return
         try:
-            with self._lock:
-                with self._guard:
-                    self.machine.start(monotonic())
-                self._drive(Goal.OPEN)
+            self._connect_now()
         except BaseException:
             self.close()
             raise
+
+    def _connect_now(self) -> None:
+        with self._lock:
+            self._drive(Goal.OPEN)
         interval = self.options.heartbeat_interval
-        if interval is not None:
+        if interval is not None and not self._closed:
             self._heartbeat = Ticker(interval, self._beat)
+
+    def _open_in_background(self) -> None:
+        try:
+            self._connect_now()
+        except StreamstraightServerError:
+            pass  # the machine holds the error: the writer's next call raises it
+        finally:
+            self._opened.set()
 
     def send(self, data: str, size: int) -> int:
         """Hand one encoded chunk of ``size`` UTF-8 bytes to the server; returns its seq.
 
         Waits only while the window is full or the connection is being resumed."""
+        machine = self.machine
+        if machine.connecting:  # lock-free: the opener holds the lock while it connects
+            counters = self.watch.counters
+            with self._guard:
+                seq = machine.send(data, size) if machine.connecting else WAIT_FOR_ROOM
+                if seq is not WAIT_FOR_ROOM and seq >= counters.next_sample:
+                    counters.sample(seq, monotonic())
+            if seq is not WAIT_FOR_ROOM:
+                counters.bytes_sent += size
+                return seq
         with self._lock:
-            machine = self.machine
             counters = self.watch.counters
             try:
                 with self._guard:
@@ -350,7 +379,7 @@ class StreamSession:
         """After an exception or a cancellation: END with ``producer-error`` if the connection
         is up (waiting a few seconds at most), then close. Never raises."""
         try:
-            if self.machine.writable:
+            if self.machine.writable or self.machine.connecting:
                 self.end("producer-error", timeout=min(self.options.end_timeout, ABORT_END_TIMEOUT))
         except StreamstraightServerError as exc:
             logger.warning(
@@ -372,6 +401,10 @@ class StreamSession:
         Idempotent."""
         if self._closed:
             return
+        if self._opener is not None and self.machine.connecting and self.machine.sent:
+            # chunks that send() took wait for the connection: let it come (within the
+            # connect timeout) and carry them, rather than drop them
+            self._opened.wait(self.options.connect_timeout)
         self._closed = True
         with self._guard:
             self.machine.close()
@@ -379,6 +412,9 @@ class StreamSession:
         self._stop.set()
         self._wake.set()  # a writer waiting on the server sees the close at once
         self._drop_socket()
+        opener, self._opener = self._opener, None
+        if opener is not None:
+            opener.join()
         heartbeat, self._heartbeat = self._heartbeat, None
         if heartbeat is not None:
             heartbeat.stop()

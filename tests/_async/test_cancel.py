@@ -226,9 +226,10 @@ async def test_a_writer_stopped_while_it_connects_ends_once_connected(
         return await client.cancel("connecting", STOPPED)
 
     sent, cancelled = await run_concurrently([produce, stop])
-    assert cancelled is True and sent == 0
+    # the source is read from the start: the words taken while connecting go out first
+    assert cancelled is True and isinstance(sent, int) and sent >= 1
     snap = ended(server, "connecting")
-    assert snap.data == [STOPPED_DATA] and snap.end_reason == "completed"
+    assert snap.data == [*words(sent), STOPPED_DATA] and snap.end_reason == "completed"
 
 
 async def test_a_writer_left_open_does_not_keep_its_stream_from_cancel(

@@ -69,7 +69,9 @@ def test_client_stats_count_live_writers_outcomes_and_failures(
         down.stream(["x"], stream_id="nowhere")
     failed = down.stats()
     assert failed.failed == 1 and dict(failed.failures) == {"ConnectError": 1}
-    assert failed.live_writers == 0 and failed.chunks_sent == 0
+    # the chunk was taken while the connection was being made, and never confirmed
+    assert failed.live_writers == 0 and failed.chunks_sent == 1
+    assert failed.chunks_confirmed == 0
 
 
 def test_a_writer_closed_by_the_client_counts_as_abandoned(

@@ -147,10 +147,18 @@ def test_start_at_continues_a_stream_an_earlier_producer_wrote() -> None:
     assert window.note_ack(7)
 
 
-def test_start_at_after_sending_is_a_bug() -> None:
+def test_start_at_after_a_confirmation_is_a_bug() -> None:
     window = filled(1)
+    assert window.note_ack(0)
     with pytest.raises(RuntimeError):
         window.start_at(3)
+
+
+def test_start_at_numbers_on_the_chunks_taken_before_the_connection() -> None:
+    window = filled(2)  # taken while the first connection was being made
+    window.start_at(3)  # the server already holds seq 0..2 from an earlier producer
+    assert (window.base, window.sent, window.acked_through) == (3, 5, 3)
+    assert [chunk.seq for chunk in window.chunks_from(3)] == [3, 4]
 
 
 def test_server_holds_may_lower_what_is_confirmed() -> None:

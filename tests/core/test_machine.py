@@ -274,11 +274,38 @@ def test_send_waits_for_room_unless_the_window_is_a_resend_buffer() -> None:
     assert machine.send("x", 1) == 2
 
 
-def test_send_before_open_asks_to_wait() -> None:
+def test_send_before_open_holds_the_chunk_until_the_connection_is_open() -> None:
+    machine = make(max_in_flight_chunks=2)
+    machine.start(0.0)
+    generation = connect_action(machine).generation
+    assert [machine.send("x", 1), machine.send("y", 1)] == [0, 1]
+    assert machine.send("z", 1) is WAIT_FOR_ROOM  # the window is full: the writer waits
+    assert machine.take_actions() == []  # nothing goes out before the connection is open
+    machine.handshake_ok(generation, 0.0)
+    machine.info(generation, StreamInfo.parse(info(None)), 0.1)
+    resend = single(machine.take_actions(), Resend)
+    assert [chunk.seq for chunk in resend.chunks] == [0, 1] and machine.state is State.OPEN
+
+
+def test_chunks_held_while_connecting_follow_an_earlier_producers() -> None:
     machine = make()
     machine.start(0.0)
-    assert machine.send("x", 1) is WAIT_FOR_ROOM
-    assert machine.sent == 0
+    generation = connect_action(machine).generation
+    machine.send("x", 1)
+    machine.handshake_ok(generation, 0.0)
+    machine.info(generation, StreamInfo.parse(info(4)), 0.1)  # seq 0..4 are an earlier one's
+    resend = single(machine.take_actions(), Resend)
+    assert [(chunk.seq, chunk.data) for chunk in resend.chunks] == [(5, "x")]
+
+
+def test_a_refusal_while_chunks_wait_is_raised_by_the_next_send() -> None:
+    machine = make()
+    machine.start(0.0)
+    generation = connect_action(machine).generation
+    machine.send("x", 1)
+    machine.connect_failed(generation, AuthenticationError("rejected"), 0.1)
+    with pytest.raises(AuthenticationError):
+        machine.send("y", 1)
 
 
 def test_room_wait_wakes_after_a_quarter_of_the_window_is_confirmed() -> None:
