@@ -4,99 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import signal
 import socket
 import subprocess
-import sys
 import time
-from collections.abc import Iterator, Mapping
-from typing import IO, Any
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from streamstraight_server import Streamstraight, fetch_client_token_sync
 from streamstraight_server.devserver import ThreadedDevServer
 from streamstraight_server.devserver.consumer import read_stream
+from tests.support.cli import (
+    assert_one_line_error,
+    cli_env,
+    finish,
+    generated_key,
+    popen,
+    read_banner,
+    read_line,
+    run,
+)
+from tests.support.helpers import closed_port, snapshot, stored
 
-from .helpers import snapshot, stored
-
-CLI = [sys.executable, "-m", "streamstraight_server.cli"]
 SECRET = "sk_cli_test_" + "x7Qz" * 6
-
-
-def cli_env(server: ThreadedDevServer | None = None, **overrides: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMSTRAIGHT_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    if server is not None:
-        env["STREAMSTRAIGHT_API_BASE_URL"] = server.base_url
-        env["STREAMSTRAIGHT_API_KEY"] = server.api_key
-    for key, value in overrides.items():
-        if value is None:
-            env.pop(key, None)
-        else:
-            env[key] = value
-    return env
-
-
-def run(
-    *args: str, env: Mapping[str, str], stdin: str = "", timeout: float = 20.0
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, *args],
-        input=stdin,
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def assert_one_line_error(
-    result: subprocess.CompletedProcess[str], code: int, *, prefix: bool = True
-) -> str:
-    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    if prefix:
-        assert lines[0].startswith("streamstraight: ")
-    return lines[0]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-def popen(*args: str, env: Mapping[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [*CLI, *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=dict(env),
-        text=True,
-    )
-
-
-def finish(proc: subprocess.Popen[str], timeout: float = 15.0) -> tuple[int, str, str]:
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        pytest.fail(f"the command did not finish in {timeout}s; stderr: {err}")
-    return proc.returncode, out, err
-
-
-def read_line(stream: IO[str] | None) -> str:
-    assert stream is not None
-    return stream.readline().rstrip("\n")
 
 
 @pytest.fixture
@@ -301,7 +234,7 @@ def test_ls_lists_streams_with_status_chunks_size_and_age(
 
 
 def test_ls_problems_are_one_line(server: ThreadedDevServer) -> None:
-    from tests.token_responder import TokenResponder
+    from tests.support.token_responder import TokenResponder
 
     wrong = run("ls", env=cli_env(server, STREAMSTRAIGHT_API_KEY=SECRET))
     assert "rejected the API key (HTTP 401)" in assert_one_line_error(wrong, 1)
@@ -403,7 +336,7 @@ def test_wrong_api_key_fails_without_printing_it(
     ids=lambda a: a[0],
 )
 def test_a_server_that_is_not_running_is_named_with_its_url(args: tuple[str, ...]) -> None:
-    url = f"http://127.0.0.1:{free_port()}"
+    url = f"http://127.0.0.1:{closed_port()}"
     env = cli_env(STREAMSTRAIGHT_API_KEY=SECRET, STREAMSTRAIGHT_API_BASE_URL=url)
     result = run(*args, stdin="x\n", env=env)
     line = assert_one_line_error(result, 1)
@@ -472,30 +405,6 @@ def test_every_subcommand_has_help() -> None:
 
 
 # dev
-
-
-def read_banner(proc: subprocess.Popen[str]) -> tuple[str, str, list[str]]:
-    """The URL, the viewer URL and every banner line of ``streamstraight dev``, up to Ctrl-C."""
-    lines: list[str] = []
-    while not lines or not lines[-1].startswith("Press Ctrl-C to stop."):
-        line = read_line(proc.stdout)
-        assert line or proc.poll() is None, lines
-        lines.append(line)
-    match = re.fullmatch(
-        r"Streamstraight dev server listening on (http://127\.0\.0\.1:\d+)", lines[0]
-    )
-    assert match, lines
-    url = match.group(1)
-    viewer = re.fullmatch(r"\s*viewer:\s+(\S+)", lines[1])
-    assert viewer and viewer.group(1).startswith(f"{url}/?token="), lines
-    assert lines[2].strip() == f"export STREAMSTRAIGHT_API_BASE_URL={url}"
-    return url, viewer.group(1), lines
-
-
-def generated_key(lines: list[str]) -> str:
-    match = re.fullmatch(r"\s*export STREAMSTRAIGHT_API_KEY=(sk_dev_\S+)", lines[3])
-    assert match, lines
-    return match.group(1)
 
 
 @pytest.fixture
@@ -629,7 +538,7 @@ def test_dev_flags_reach_the_server() -> None:
 async def _check_dev_flags(url: str, viewer_url: str, key: str) -> None:
     import aiohttp
 
-    from tests.devserver.ds_helpers import RawProducer, eventually
+    from tests.support.devserver import RawProducer, eventually
 
     # unsafe=True: aiohttp keeps no cookies of IP-address hosts otherwise (browsers do)
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:

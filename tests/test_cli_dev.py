@@ -15,8 +15,15 @@ from pathlib import Path
 import pytest
 
 from streamstraight_server import AuthenticationError, HandshakeRejectedError, Streamstraight
-
-from .test_cli import assert_one_line_error, cli_env, finish, generated_key, popen, read_banner, run
+from tests.support.cli import (
+    assert_one_line_error,
+    cli_env,
+    finish,
+    generated_key,
+    popen,
+    read_banner,
+    run,
+)
 
 WRONG_KEY = "sk_dev_a_key_of_an_earlier_run"
 

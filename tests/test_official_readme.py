@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from streamstraight_server.devserver import ThreadedDevServer
-from tests.helpers import snapshot
+from tests.support.helpers import snapshot
 
 OFFICIAL = "streamstraight-server==0.2.10"
 CACHE = Path(__file__).resolve().parent.parent / ".venv" / "official-wheel"

@@ -19,9 +19,9 @@ from streamstraight_server import (
 )
 from streamstraight_server._shims._async import monotonic, sleep
 from streamstraight_server.devserver import ThreadedDevServer
-from tests.helpers import stored
-from tests.server_process import ServerProcess
-from tests.tools._async import run_concurrently
+from tests.support.helpers import stored
+from tests.support.server_process import ServerProcess
+from tests.support.shims._async import run_concurrently
 
 
 def process_options(process: ServerProcess, **extra: Any) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from streamstraight_server import (
 )
 from streamstraight_server._shims._async import sleep
 from streamstraight_server.devserver import ThreadedDevServer
-from tests.helpers import closed_port, snapshot, stored
+from tests.support.helpers import closed_port, snapshot, stored
 
 
 async def answer(

@@ -21,7 +21,7 @@ from streamstraight_server import (
 from streamstraight_server._async.tee import AsyncTee
 from streamstraight_server._shims._async import monotonic, sleep
 from streamstraight_server.devserver import StreamSnapshot, ThreadedDevServer
-from tests.helpers import closed_port, snapshot, stored
+from tests.support.helpers import closed_port, snapshot, stored
 
 
 async def words(

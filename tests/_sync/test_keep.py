@@ -18,7 +18,7 @@ from streamstraight_server import (
 )
 from streamstraight_server._shims._sync import sleep
 from streamstraight_server.devserver import ThreadedDevServer
-from tests.helpers import closed_port, snapshot, stored
+from tests.support.helpers import closed_port, snapshot, stored
 
 
 def answer(count: int, delay: float = 0.0, fail_after: int | None = None) -> Iterator[str]:

@@ -22,7 +22,7 @@ from streamstraight_server import (
 from streamstraight_server._shims._sync import monotonic, sleep
 from streamstraight_server._sync.tee import Tee
 from streamstraight_server.devserver import StreamSnapshot, ThreadedDevServer
-from tests.helpers import closed_port, snapshot, stored
+from tests.support.helpers import closed_port, snapshot, stored
 
 
 def words(count: int, delay: float = 0.0, fail_after: int | None = None) -> Iterator[str]:

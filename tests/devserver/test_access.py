@@ -9,8 +9,7 @@ import pytest
 
 from streamstraight_server.devserver import DevServer
 from streamstraight_server.devserver.access import COOKIE_PREFIX
-
-from .ds_helpers import FAST
+from tests.support.devserver import FAST
 
 POLLING = "/socket.io/?EIO=4&transport=polling"
 

@@ -7,8 +7,7 @@ import pytest
 
 from streamstraight_server.devserver import DevServer
 from streamstraight_server.devserver.consumer import iter_stream, read_stream
-
-from .ds_helpers import FAST, RawProducer, eventually
+from tests.support.devserver import FAST, RawProducer, eventually
 
 
 async def test_happy_path_replay_and_end() -> None:

@@ -11,8 +11,7 @@ import pytest
 from streamstraight_server.devserver import DevServer
 from streamstraight_server.devserver.consumer import ConsumerRefusedError, read_stream
 from streamstraight_server.devserver.server import CONSUMER_BACKLOG
-
-from .ds_helpers import FAST, RawProducer
+from tests.support.devserver import FAST, RawProducer
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 

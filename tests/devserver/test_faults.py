@@ -6,8 +6,7 @@ import time
 
 from streamstraight_server.devserver import DevServer, Faults, ThreadedDevServer
 from streamstraight_server.devserver.consumer import read_stream
-
-from .ds_helpers import FAST, RawProducer, eventually, producer_gone
+from tests.support.devserver import FAST, RawProducer, eventually, producer_gone
 
 
 async def test_refuse_connections() -> None:

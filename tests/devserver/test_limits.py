@@ -6,8 +6,7 @@ import pytest
 
 from streamstraight_server.devserver import DevServer
 from streamstraight_server.devserver.consumer import ConsumerRefusedError, read_stream
-
-from .ds_helpers import FAST, RawProducer, eventually
+from tests.support.devserver import FAST, RawProducer, eventually
 
 MIB = 1_048_576
 

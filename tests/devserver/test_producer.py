@@ -8,8 +8,7 @@ import pytest
 from streamstraight_server._core.protocol import EV_CHUNK, EV_END, PROTOCOL_VERSION
 from streamstraight_server.devserver import DevServer
 from streamstraight_server.devserver.consumer import read_stream
-
-from .ds_helpers import FAST, RawProducer, eventually, producer_gone
+from tests.support.devserver import FAST, RawProducer, eventually, producer_gone
 
 
 async def test_bad_api_key_is_unauthorized() -> None:

@@ -12,8 +12,7 @@ from playwright.async_api import async_playwright, expect
 from streamstraight_server import AsyncStreamstraight
 from streamstraight_server.devserver import DevServer
 from streamstraight_server.devserver.consumer import read_stream
-
-from .ds_helpers import FAST, RawProducer
+from tests.support.devserver import FAST, RawProducer
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -10,8 +10,13 @@ import django  # type: ignore[import-untyped]
 from examples import django_app
 from streamstraight_server import token_expiry
 from streamstraight_server.testing import StreamstraightFixture
-from tests.examples.answers import answer_chunks, answer_text
-from tests.examples.running import example_server, read_then_disconnect, request
+from tests.support.examples import (
+    answer_chunks,
+    answer_text,
+    example_server,
+    read_then_disconnect,
+    request,
+)
 
 django.setup()
 

@@ -9,8 +9,13 @@ from fastapi.testclient import TestClient
 from examples import fastapi_app
 from streamstraight_server import token_expiry
 from streamstraight_server.testing import StreamstraightFixture
-from tests.examples.answers import answer_chunks, answer_text
-from tests.examples.running import example_server, read_then_disconnect, request
+from tests.support.examples import (
+    answer_chunks,
+    answer_text,
+    example_server,
+    read_then_disconnect,
+    request,
+)
 
 
 def test_chat_streams_to_the_browser_and_to_streamstraight(

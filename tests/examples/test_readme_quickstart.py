@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from streamstraight_server.devserver import ThreadedDevServer
-from tests.examples.running import STARTUP_TIMEOUT, request
-from tests.helpers import closed_port
+from tests.support.examples import STARTUP_TIMEOUT, request
+from tests.support.helpers import closed_port
 
 README = Path(__file__).resolve().parent.parent.parent / "README.md"
 ANSWER = "You said 'hi'. This answer streams one word at a time. "

@@ -1,10 +1,15 @@
-"""Small assertions shared by the tests of both flavours."""
+"""Small helpers shared by the tests of both flavours: what the local server holds, a port
+nothing listens on."""
 
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 from streamstraight_server.devserver import StreamSnapshot, ThreadedDevServer
+
+#: the repository's root folder
+REPO = Path(__file__).resolve().parents[2]
 
 
 def snapshot(server: ThreadedDevServer, stream_id: str) -> StreamSnapshot:
