@@ -20,10 +20,9 @@ from streamstraight_server.devserver.consumer import read_stream
 from tests.support.cli import (
     assert_one_line_error,
     cli_env,
+    dev_running,
     finish,
-    generated_key,
     popen,
-    read_banner,
     read_line,
     run,
 )
@@ -306,19 +305,18 @@ def test_flags_override_the_environment(server: ThreadedDevServer) -> None:
 
 # errors
 
+#: the commands that need the API key, ls aside (only the local server answers it)
+KEYED_COMMANDS = [("token",), ("send", "some-stream"), ("tail", "some-stream")]
 
-@pytest.mark.parametrize(
-    "args", [("token",), ("send", "some-stream"), ("tail", "some-stream")], ids=lambda a: a[0]
-)
+
+@pytest.mark.parametrize("args", KEYED_COMMANDS, ids=lambda a: a[0])
 def test_missing_api_key_is_a_usage_error(server: ThreadedDevServer, args: tuple[str, ...]) -> None:
     env = cli_env(STREAMSTRAIGHT_API_BASE_URL=server.base_url)
     line = assert_one_line_error(run(*args, env=env), 2)
     assert "STREAMSTRAIGHT_API_KEY" in line
 
 
-@pytest.mark.parametrize(
-    "args", [("token",), ("send", "some-stream"), ("tail", "some-stream")], ids=lambda a: a[0]
-)
+@pytest.mark.parametrize("args", KEYED_COMMANDS, ids=lambda a: a[0])
 def test_wrong_api_key_fails_without_printing_it(
     server: ThreadedDevServer, args: tuple[str, ...]
 ) -> None:
@@ -330,11 +328,7 @@ def test_wrong_api_key_fails_without_printing_it(
     assert server.snapshot("some-stream") is None
 
 
-@pytest.mark.parametrize(
-    "args",
-    [("token",), ("send", "some-stream"), ("tail", "some-stream"), ("ls",)],
-    ids=lambda a: a[0],
-)
+@pytest.mark.parametrize("args", [*KEYED_COMMANDS, ("ls",)], ids=lambda a: a[0])
 def test_a_server_that_is_not_running_is_named_with_its_url(args: tuple[str, ...]) -> None:
     url = f"http://127.0.0.1:{closed_port()}"
     env = cli_env(STREAMSTRAIGHT_API_KEY=SECRET, STREAMSTRAIGHT_API_BASE_URL=url)
@@ -414,17 +408,12 @@ def dev_server() -> Iterator[tuple[subprocess.Popen[str], str, str]]:
     A "production" key is exported in its environment: the server must neither adopt nor print it.
     """
     env = cli_env(STREAMSTRAIGHT_API_KEY=SECRET)
-    proc = popen("dev", "--port", "0", "--error-after-chunks", "3", "--consumer-wait", "1", env=env)
-    try:
-        url, _, banner = read_banner(proc)
-        key = generated_key(banner)
+    flags = ("--port", "0", "--error-after-chunks", "3", "--consumer-wait", "1")
+    with dev_running(*flags, env=env) as dev:
+        key, banner = dev.key, dev.banner
         assert key != SECRET and SECRET not in "\n".join(banner)
         assert any("STREAMSTRAIGHT_API_KEY in this shell is not used" in line for line in banner)
-        yield proc, url, key
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-        finish(proc)
+        yield dev.proc, dev.url, key
 
 
 def test_dev_serves_until_sigint(dev_server: tuple[subprocess.Popen[str], str, str]) -> None:
@@ -479,19 +468,14 @@ def test_dev_on_a_busy_port_fails_in_one_line() -> None:
 
 
 def test_dev_with_api_key_says_where_the_key_came_from_and_never_prints_it() -> None:
-    proc = popen("dev", "--port", "0", "--api-key", SECRET, env=cli_env())
-    try:
-        url, _, banner = read_banner(proc)
-        assert SECRET not in "\n".join(banner)
-        assert any("the one given with --api-key (not printed)" in line for line in banner)
-        assert not any("export STREAMSTRAIGHT_API_KEY" in line for line in banner)
-        token = fetch_client_token_sync(api_key=SECRET, base_url=url)
+    with dev_running("--port", "0", "--api-key", SECRET, env=cli_env()) as dev:
+        assert SECRET not in "\n".join(dev.banner)
+        assert any("the one given with --api-key (not printed)" in line for line in dev.banner)
+        assert not any("export STREAMSTRAIGHT_API_KEY" in line for line in dev.banner)
+        token = fetch_client_token_sync(api_key=SECRET, base_url=dev.url)
         assert token.count(".") == 2
-    finally:
-        proc.send_signal(signal.SIGINT)
-        code, out, err = finish(proc)
-    assert code == 0, err
-    assert SECRET not in out + err
+    assert dev.code == 0, dev.err
+    assert SECRET not in dev.out + dev.err
 
 
 @pytest.mark.parametrize(
@@ -512,7 +496,6 @@ def test_dev_refuses_a_bad_api_key(key: str, capsys: pytest.CaptureFixture[str])
 
 def test_dev_flags_reach_the_server() -> None:
     args = [
-        "dev",
         "--port",
         "0",
         "--max-chunk-bytes",
@@ -522,17 +505,11 @@ def test_dev_flags_reach_the_server() -> None:
         "--cors-origin",
         "https://app.example.test",
     ]
-    proc = popen(*args, env=cli_env())
-    try:
-        url, viewer_url, banner = read_banner(proc)
-        key = generated_key(banner)
-        assert "  allowed hosts: loopback, dev.example.test" in banner
-        assert "  CORS origins: loopback, https://app.example.test" in banner
-        asyncio.run(_check_dev_flags(url, viewer_url, key))
-    finally:
-        proc.send_signal(signal.SIGINT)
-        code, _, err = finish(proc)
-    assert code == 0, err
+    with dev_running(*args, env=cli_env()) as dev:
+        assert "  allowed hosts: loopback, dev.example.test" in dev.banner
+        assert "  CORS origins: loopback, https://app.example.test" in dev.banner
+        asyncio.run(_check_dev_flags(dev.url, dev.viewer_url, dev.key))
+    assert dev.code == 0, dev.err
 
 
 async def _check_dev_flags(url: str, viewer_url: str, key: str) -> None:

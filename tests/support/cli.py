@@ -3,26 +3,26 @@
 
 from __future__ import annotations
 
-import os
 import re
+import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import IO
 
 import pytest
 
 from streamstraight_server.devserver import ThreadedDevServer
 
+from .helpers import child_env
+
 CLI = [sys.executable, "-m", "streamstraight_server.cli"]
 
 
 def cli_env(server: ThreadedDevServer | None = None, **overrides: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMSTRAIGHT_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    if server is not None:
-        env["STREAMSTRAIGHT_API_BASE_URL"] = server.base_url
-        env["STREAMSTRAIGHT_API_KEY"] = server.api_key
+    env = child_env(server, PYTHONUNBUFFERED="1")
     for key, value in overrides.items():
         if value is None:
             env.pop(key, None)
@@ -105,3 +105,38 @@ def generated_key(lines: list[str]) -> str:
     match = re.fullmatch(r"\s*export STREAMSTRAIGHT_API_KEY=(sk_dev_\S+)", lines[3])
     assert match, lines
     return match.group(1)
+
+
+@dataclass
+class DevRun:
+    """A ``streamstraight dev`` process: its banner, then how it ended (``code``, and what it
+    printed after the banner)."""
+
+    proc: subprocess.Popen[str]
+    url: str
+    viewer_url: str
+    banner: list[str]
+    code: int | None = None
+    out: str = ""
+    err: str = ""
+
+    @property
+    def key(self) -> str:
+        return generated_key(self.banner)
+
+
+@contextmanager
+def dev_running(*args: str, env: Mapping[str, str]) -> Iterator[DevRun]:
+    """``streamstraight dev ARGS`` once its banner is read; Ctrl-C when the block ends, unless it
+    has stopped already."""
+    proc = popen("dev", *args, env=env)
+    run: DevRun | None = None
+    try:
+        run = DevRun(proc, *read_banner(proc))
+        yield run
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        code, out, err = finish(proc)
+        if run is not None:
+            run.code, run.out, run.err = code, out, err

@@ -1,10 +1,12 @@
 """Small helpers shared by the tests of both flavours: what the local server holds, a port
-nothing listens on."""
+nothing listens on, the environment of a child process."""
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
+from typing import Any
 
 from streamstraight_server.devserver import StreamSnapshot, ThreadedDevServer
 
@@ -31,3 +33,21 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def unreachable(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` pointed at a port where nothing listens, with one retry."""
+    return {**options, "base_url": f"http://127.0.0.1:{closed_port()}", "num_connect_retries": 1}
+
+
+def child_env(server: ThreadedDevServer | None = None, **settings: str) -> dict[str, str]:
+    """This process's environment without any ``STREAMSTRAIGHT_`` variable, then pointed at
+    ``server`` (its key and URL) when given, plus ``settings``: a child process gets only the
+    Streamstraight settings its test gives it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMSTRAIGHT_")}
+    if server is not None:
+        env.update(
+            STREAMSTRAIGHT_API_KEY=server.api_key, STREAMSTRAIGHT_API_BASE_URL=server.base_url
+        )
+    env.update(settings)
+    return env
