@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from streamstraight_server.devserver import ThreadedDevServer
-from tests.support.examples import STARTUP_TIMEOUT, request
+from tests.support.examples import STARTUP_TIMEOUT, dechunk, request
 from tests.support.helpers import child_env, closed_port
 
 README = Path(__file__).resolve().parent.parent.parent / "README.md"
@@ -89,14 +89,7 @@ def wait_until_listening(process: subprocess.Popen[bytes], port: int, errors: Pa
 
 def body_text(raw: bytes) -> str:
     """The text of a chunked HTTP/1.1 body."""
-    text, rest = b"", raw
-    while rest:
-        size, _, rest = rest.partition(b"\r\n")
-        length = int(size, 16)
-        if not length:
-            break
-        text, rest = text + rest[:length], rest[length + 2 :]
-    return text.decode()
+    return dechunk(raw).decode()
 
 
 def lines_about(errors: Path, stream_id: str, timeout: float = 15.0) -> list[str]:
