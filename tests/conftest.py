@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 
-from streamstraight_server.devserver import ThreadedDevServer
-from tests.server_process import ServerProcess
+# the helpers' asserts explain their failures as the tests' own do
+pytest.register_assert_rewrite("tests.support")
+
+from streamstraight_server.devserver import ThreadedDevServer  # noqa: E402
+from tests.support.server_process import ServerProcess  # noqa: E402
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import queue
 import signal
 import statistics
@@ -34,8 +33,8 @@ from streamstraight_server import (
 from streamstraight_server._core.cancel import channel_for
 from streamstraight_server.devserver import ThreadedDevServer
 from streamstraight_server.devserver.consumer import iter_stream
-from tests.helpers import closed_port
-from tests.redis_server import RedisServer
+from tests.support.helpers import child_env, closed_port
+from tests.support.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 FINAL = {"type": "stopped"}
@@ -55,18 +54,12 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 class Worker:
-    """``tests.cancel_worker`` in a process of its own, its events read on a thread."""
+    """``tests.support.cancel_worker`` in a process of its own, its events read on a thread."""
 
     def __init__(self, flavour: str, prefix: str, count: int, server: ThreadedDevServer, url: str):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMSTRAIGHT_")}
-        env.update(
-            STREAMSTRAIGHT_API_KEY=server.api_key,
-            STREAMSTRAIGHT_API_BASE_URL=server.base_url,
-            CANCEL_URL=url,
-            PYTHONPATH=str(ROOT),
-        )
+        env = child_env(server, CANCEL_URL=url, PYTHONPATH=str(ROOT))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.cancel_worker", flavour, prefix, str(count)],
+            [sys.executable, "-m", "tests.support.cancel_worker", flavour, prefix, str(count)],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,

@@ -4,99 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import signal
 import socket
 import subprocess
-import sys
 import time
-from collections.abc import Iterator, Mapping
-from typing import IO, Any
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from streamstraight_server import Streamstraight, fetch_client_token_sync
 from streamstraight_server.devserver import ThreadedDevServer
 from streamstraight_server.devserver.consumer import read_stream
+from tests.support.cli import (
+    assert_one_line_error,
+    cli_env,
+    dev_running,
+    finish,
+    popen,
+    read_line,
+    run,
+)
+from tests.support.helpers import closed_port, snapshot, stored
 
-from .helpers import snapshot, stored
-
-CLI = [sys.executable, "-m", "streamstraight_server.cli"]
 SECRET = "sk_cli_test_" + "x7Qz" * 6
-
-
-def cli_env(server: ThreadedDevServer | None = None, **overrides: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMSTRAIGHT_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    if server is not None:
-        env["STREAMSTRAIGHT_API_BASE_URL"] = server.base_url
-        env["STREAMSTRAIGHT_API_KEY"] = server.api_key
-    for key, value in overrides.items():
-        if value is None:
-            env.pop(key, None)
-        else:
-            env[key] = value
-    return env
-
-
-def run(
-    *args: str, env: Mapping[str, str], stdin: str = "", timeout: float = 20.0
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, *args],
-        input=stdin,
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def assert_one_line_error(
-    result: subprocess.CompletedProcess[str], code: int, *, prefix: bool = True
-) -> str:
-    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    if prefix:
-        assert lines[0].startswith("streamstraight: ")
-    return lines[0]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-def popen(*args: str, env: Mapping[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [*CLI, *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=dict(env),
-        text=True,
-    )
-
-
-def finish(proc: subprocess.Popen[str], timeout: float = 15.0) -> tuple[int, str, str]:
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        pytest.fail(f"the command did not finish in {timeout}s; stderr: {err}")
-    return proc.returncode, out, err
-
-
-def read_line(stream: IO[str] | None) -> str:
-    assert stream is not None
-    return stream.readline().rstrip("\n")
 
 
 @pytest.fixture
@@ -301,7 +233,7 @@ def test_ls_lists_streams_with_status_chunks_size_and_age(
 
 
 def test_ls_problems_are_one_line(server: ThreadedDevServer) -> None:
-    from tests.token_responder import TokenResponder
+    from tests.support.token_responder import TokenResponder
 
     wrong = run("ls", env=cli_env(server, STREAMSTRAIGHT_API_KEY=SECRET))
     assert "rejected the API key (HTTP 401)" in assert_one_line_error(wrong, 1)
@@ -373,19 +305,18 @@ def test_flags_override_the_environment(server: ThreadedDevServer) -> None:
 
 # errors
 
+#: the commands that need the API key, ls aside (only the local server answers it)
+KEYED_COMMANDS = [("token",), ("send", "some-stream"), ("tail", "some-stream")]
 
-@pytest.mark.parametrize(
-    "args", [("token",), ("send", "some-stream"), ("tail", "some-stream")], ids=lambda a: a[0]
-)
+
+@pytest.mark.parametrize("args", KEYED_COMMANDS, ids=lambda a: a[0])
 def test_missing_api_key_is_a_usage_error(server: ThreadedDevServer, args: tuple[str, ...]) -> None:
     env = cli_env(STREAMSTRAIGHT_API_BASE_URL=server.base_url)
     line = assert_one_line_error(run(*args, env=env), 2)
     assert "STREAMSTRAIGHT_API_KEY" in line
 
 
-@pytest.mark.parametrize(
-    "args", [("token",), ("send", "some-stream"), ("tail", "some-stream")], ids=lambda a: a[0]
-)
+@pytest.mark.parametrize("args", KEYED_COMMANDS, ids=lambda a: a[0])
 def test_wrong_api_key_fails_without_printing_it(
     server: ThreadedDevServer, args: tuple[str, ...]
 ) -> None:
@@ -397,13 +328,9 @@ def test_wrong_api_key_fails_without_printing_it(
     assert server.snapshot("some-stream") is None
 
 
-@pytest.mark.parametrize(
-    "args",
-    [("token",), ("send", "some-stream"), ("tail", "some-stream"), ("ls",)],
-    ids=lambda a: a[0],
-)
+@pytest.mark.parametrize("args", [*KEYED_COMMANDS, ("ls",)], ids=lambda a: a[0])
 def test_a_server_that_is_not_running_is_named_with_its_url(args: tuple[str, ...]) -> None:
-    url = f"http://127.0.0.1:{free_port()}"
+    url = f"http://127.0.0.1:{closed_port()}"
     env = cli_env(STREAMSTRAIGHT_API_KEY=SECRET, STREAMSTRAIGHT_API_BASE_URL=url)
     result = run(*args, stdin="x\n", env=env)
     line = assert_one_line_error(result, 1)
@@ -474,30 +401,6 @@ def test_every_subcommand_has_help() -> None:
 # dev
 
 
-def read_banner(proc: subprocess.Popen[str]) -> tuple[str, str, list[str]]:
-    """The URL, the viewer URL and every banner line of ``streamstraight dev``, up to Ctrl-C."""
-    lines: list[str] = []
-    while not lines or not lines[-1].startswith("Press Ctrl-C to stop."):
-        line = read_line(proc.stdout)
-        assert line or proc.poll() is None, lines
-        lines.append(line)
-    match = re.fullmatch(
-        r"Streamstraight dev server listening on (http://127\.0\.0\.1:\d+)", lines[0]
-    )
-    assert match, lines
-    url = match.group(1)
-    viewer = re.fullmatch(r"\s*viewer:\s+(\S+)", lines[1])
-    assert viewer and viewer.group(1).startswith(f"{url}/?token="), lines
-    assert lines[2].strip() == f"export STREAMSTRAIGHT_API_BASE_URL={url}"
-    return url, viewer.group(1), lines
-
-
-def generated_key(lines: list[str]) -> str:
-    match = re.fullmatch(r"\s*export STREAMSTRAIGHT_API_KEY=(sk_dev_\S+)", lines[3])
-    assert match, lines
-    return match.group(1)
-
-
 @pytest.fixture
 def dev_server() -> Iterator[tuple[subprocess.Popen[str], str, str]]:
     """``streamstraight dev`` on a free port, with a fault: an error after 3 chunks.
@@ -505,17 +408,12 @@ def dev_server() -> Iterator[tuple[subprocess.Popen[str], str, str]]:
     A "production" key is exported in its environment: the server must neither adopt nor print it.
     """
     env = cli_env(STREAMSTRAIGHT_API_KEY=SECRET)
-    proc = popen("dev", "--port", "0", "--error-after-chunks", "3", "--consumer-wait", "1", env=env)
-    try:
-        url, _, banner = read_banner(proc)
-        key = generated_key(banner)
+    flags = ("--port", "0", "--error-after-chunks", "3", "--consumer-wait", "1")
+    with dev_running(*flags, env=env) as dev:
+        key, banner = dev.key, dev.banner
         assert key != SECRET and SECRET not in "\n".join(banner)
         assert any("STREAMSTRAIGHT_API_KEY in this shell is not used" in line for line in banner)
-        yield proc, url, key
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-        finish(proc)
+        yield dev.proc, dev.url, key
 
 
 def test_dev_serves_until_sigint(dev_server: tuple[subprocess.Popen[str], str, str]) -> None:
@@ -570,19 +468,14 @@ def test_dev_on_a_busy_port_fails_in_one_line() -> None:
 
 
 def test_dev_with_api_key_says_where_the_key_came_from_and_never_prints_it() -> None:
-    proc = popen("dev", "--port", "0", "--api-key", SECRET, env=cli_env())
-    try:
-        url, _, banner = read_banner(proc)
-        assert SECRET not in "\n".join(banner)
-        assert any("the one given with --api-key (not printed)" in line for line in banner)
-        assert not any("export STREAMSTRAIGHT_API_KEY" in line for line in banner)
-        token = fetch_client_token_sync(api_key=SECRET, base_url=url)
+    with dev_running("--port", "0", "--api-key", SECRET, env=cli_env()) as dev:
+        assert SECRET not in "\n".join(dev.banner)
+        assert any("the one given with --api-key (not printed)" in line for line in dev.banner)
+        assert not any("export STREAMSTRAIGHT_API_KEY" in line for line in dev.banner)
+        token = fetch_client_token_sync(api_key=SECRET, base_url=dev.url)
         assert token.count(".") == 2
-    finally:
-        proc.send_signal(signal.SIGINT)
-        code, out, err = finish(proc)
-    assert code == 0, err
-    assert SECRET not in out + err
+    assert dev.code == 0, dev.err
+    assert SECRET not in dev.out + dev.err
 
 
 @pytest.mark.parametrize(
@@ -603,7 +496,6 @@ def test_dev_refuses_a_bad_api_key(key: str, capsys: pytest.CaptureFixture[str])
 
 def test_dev_flags_reach_the_server() -> None:
     args = [
-        "dev",
         "--port",
         "0",
         "--max-chunk-bytes",
@@ -613,23 +505,17 @@ def test_dev_flags_reach_the_server() -> None:
         "--cors-origin",
         "https://app.example.test",
     ]
-    proc = popen(*args, env=cli_env())
-    try:
-        url, viewer_url, banner = read_banner(proc)
-        key = generated_key(banner)
-        assert "  allowed hosts: loopback, dev.example.test" in banner
-        assert "  CORS origins: loopback, https://app.example.test" in banner
-        asyncio.run(_check_dev_flags(url, viewer_url, key))
-    finally:
-        proc.send_signal(signal.SIGINT)
-        code, _, err = finish(proc)
-    assert code == 0, err
+    with dev_running(*args, env=cli_env()) as dev:
+        assert "  allowed hosts: loopback, dev.example.test" in dev.banner
+        assert "  CORS origins: loopback, https://app.example.test" in dev.banner
+        asyncio.run(_check_dev_flags(dev.url, dev.viewer_url, dev.key))
+    assert dev.code == 0, dev.err
 
 
 async def _check_dev_flags(url: str, viewer_url: str, key: str) -> None:
     import aiohttp
 
-    from tests.devserver.ds_helpers import RawProducer, eventually
+    from tests.support.devserver import RawProducer, eventually
 
     # unsafe=True: aiohttp keeps no cookies of IP-address hosts otherwise (browsers do)
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:

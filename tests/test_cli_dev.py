@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import queue
 import re
-import signal
 import stat
 import subprocess
 import threading
@@ -15,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from streamstraight_server import AuthenticationError, HandshakeRejectedError, Streamstraight
-
-from .test_cli import assert_one_line_error, cli_env, finish, generated_key, popen, read_banner, run
+from tests.support.cli import assert_one_line_error, cli_env, dev_running, run
 
 WRONG_KEY = "sk_dev_a_key_of_an_earlier_run"
 
@@ -47,20 +45,11 @@ class Lines:
                 return line
 
 
-def stop(proc: subprocess.Popen[str]) -> str:
-    proc.send_signal(signal.SIGINT)
-    code, _, err = finish(proc)
-    assert code == 0, err
-    return err
-
-
 def test_dev_narrates_a_connect_a_resume_a_refusal_and_an_end(tmp_path: Path) -> None:
     env = cli_env(XDG_CONFIG_HOME=str(tmp_path))
-    proc = popen("dev", "--port", "0", "--drop-after-chunks", "2", env=env)
-    try:
-        url, _, banner = read_banner(proc)
-        key = generated_key(banner)
-        lines = Lines(proc)
+    with dev_running("--port", "0", "--drop-after-chunks", "2", env=env) as dev:
+        url, key = dev.url, dev.key
+        lines = Lines(dev.proc)
         client = Streamstraight(api_key=key, base_url=url, connect_retry_delay_ms=20)
         assert client.stream(["a", "b", "c"], stream_id="told") == 3
         lines.wait_for("told  producer connected")
@@ -78,53 +67,40 @@ def test_dev_narrates_a_connect_a_resume_a_refusal_and_an_end(tmp_path: Path) ->
         with pytest.raises(HandshakeRejectedError, match="Give each answer a new stream_id"):
             client.stream(["again"], stream_id="told")
         lines.wait_for(r"told  refused a producer: the stream has ended \(completed\); .*")
-    finally:
-        err = stop(proc)
-    assert WRONG_KEY not in "\n".join(lines.seen) + err
+    assert dev.code == 0, dev.err
+    assert WRONG_KEY not in "\n".join(lines.seen) + dev.err
     assert key not in "\n".join(lines.seen)  # the banner printed it once; narration never
 
 
 def test_dev_quiet_prints_the_banner_only(tmp_path: Path) -> None:
-    proc = popen("dev", "--port", "0", "--quiet", env=cli_env())
-    try:
-        url, _, banner = read_banner(proc)
-        assert banner[-1] == "Press Ctrl-C to stop."
-        key = generated_key(banner)
-        Streamstraight(api_key=key, base_url=url).stream(["a"], stream_id="hushed")
+    with dev_running("--port", "0", "--quiet", env=cli_env()) as dev:
+        assert dev.banner[-1] == "Press Ctrl-C to stop."
+        Streamstraight(api_key=dev.key, base_url=dev.url).stream(["a"], stream_id="hushed")
         with pytest.raises(AuthenticationError):
-            Streamstraight(api_key=WRONG_KEY, base_url=url).stream(["x"], stream_id="hushed-2")
-    finally:
-        proc.send_signal(signal.SIGINT)
-        code, out, err = finish(proc)
-    assert code == 0, err
-    assert out == ""  # the banner was read already; nothing followed it
+            Streamstraight(api_key=WRONG_KEY, base_url=dev.url).stream(["x"], stream_id="hushed-2")
+    assert dev.code == 0, dev.err
+    assert dev.out == ""  # the banner was read already; nothing followed it
 
 
 def test_keep_key_survives_a_restart_and_stays_private(tmp_path: Path) -> None:
     env = cli_env(XDG_CONFIG_HOME=str(tmp_path))
     kept = tmp_path / "streamstraight" / "dev-server.json"
-    first = popen("dev", "--port", "0", "--keep-key", env=env)
-    try:
-        url, viewer_url, banner = read_banner(first)
-        key = generated_key(banner)
+    with dev_running("--port", "0", "--keep-key", env=env) as first:
+        key, url, banner = first.key, first.url, first.banner
         assert f"  the key is kept in {kept}: the same at every start with --keep-key" in banner
         app = Streamstraight(api_key=key, base_url=url)  # an app started against the first run
         assert app.stream(["before"], stream_id="kept-1") == 1
-    finally:
-        stop(first)
+    assert first.code == 0, first.err
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
     assert stat.S_IMODE(kept.parent.stat().st_mode) == 0o700
     assert json.loads(kept.read_text())["api_key"] == key
 
     port = url.rsplit(":", 1)[1]
-    second = popen("dev", "--port", port, "--keep-key", env=env)
-    try:
-        _, viewer_again, banner_again = read_banner(second)
-        assert generated_key(banner_again) == key
-        assert viewer_again == viewer_url  # an open viewer reconnects as well
+    with dev_running("--port", port, "--keep-key", env=env) as second:
+        assert second.key == key
+        assert second.viewer_url == first.viewer_url  # an open viewer reconnects as well
         assert app.stream(["after"], stream_id="kept-2") == 1  # the running app goes on
-    finally:
-        stop(second)
+    assert second.code == 0, second.err
 
 
 def test_keep_key_problems_are_one_line(tmp_path: Path) -> None:

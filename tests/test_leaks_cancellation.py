@@ -9,8 +9,8 @@ import pytest
 
 from streamstraight_server import AsyncStreamstraight
 from streamstraight_server.devserver import ThreadedDevServer
-from tests._async.leftovers import nothing_left
-from tests.leakcheck import take
+from tests.support._async.leftovers import nothing_left
+from tests.support.leakcheck import take
 
 
 @pytest.mark.parametrize("waiting_on", ["sleep", "acks"])

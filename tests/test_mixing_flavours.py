@@ -13,7 +13,7 @@ import pytest
 
 from streamstraight_server import AsyncStreamstraight, Streamstraight
 from streamstraight_server.devserver import ThreadedDevServer
-from tests.helpers import snapshot, stored
+from tests.support.helpers import snapshot, stored
 
 BLOCKING_WARNING = "use AsyncStreamstraight in async code"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from streamstraight_server.devserver import ThreadedDevServer
-from tests.helpers import snapshot
+from tests.support.helpers import snapshot
 
 OFFICIAL = "streamstraight-server==0.2.10"
 CACHE = Path(__file__).resolve().parent.parent / ".venv" / "official-wheel"
@@ -97,18 +97,21 @@ def run_example(source: str, server: ThreadedDevServer) -> subprocess.CompletedP
     return done
 
 
-def test_writer_example(examples: list[str], official_key_server: ThreadedDevServer) -> None:
-    writer_example = next(b for b in examples if "stream_writer" in b)
-    run_example(writer_example, official_key_server)
+@pytest.mark.parametrize(
+    ("marker", "data"),
+    [
+        pytest.param("stream_writer", ['"first"', '"second"'], id="writer"),
+        pytest.param(
+            ".stream(", ['{"content":"first chunk"}', '{"content":"second chunk"}'], id="stream"
+        ),
+    ],
+)
+def test_a_writing_example(
+    examples: list[str], official_key_server: ThreadedDevServer, marker: str, data: list[str]
+) -> None:
+    run_example(next(b for b in examples if marker in b), official_key_server)
     snap = snapshot(official_key_server, "your-stream-id")
-    assert snap.data == ['"first"', '"second"'] and snap.end_reason == "completed"
-
-
-def test_stream_example(examples: list[str], official_key_server: ThreadedDevServer) -> None:
-    stream_example = next(b for b in examples if ".stream(" in b)
-    run_example(stream_example, official_key_server)
-    snap = snapshot(official_key_server, "your-stream-id")
-    assert snap.data == ['{"content":"first chunk"}', '{"content":"second chunk"}']
+    assert snap.data == data
     assert snap.end_reason == "completed"
 
 

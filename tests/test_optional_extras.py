@@ -11,13 +11,13 @@ unless ``cancel_url`` or telemetry asks for it.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from streamstraight_server.devserver import ThreadedDevServer
+from tests.support.helpers import child_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,16 +94,10 @@ print([dict(s.attributes)["streamstraight.stream.id"] for s in spans.get_finishe
 
 
 def run(server: ThreadedDevServer, code: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMSTRAIGHT_")}
-    env.update(
-        STREAMSTRAIGHT_API_KEY=server.api_key,
-        STREAMSTRAIGHT_API_BASE_URL=server.base_url,
-        PYTHONPATH=str(ROOT),
-    )
     done = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
-        env=env,
+        env=child_env(server, PYTHONPATH=str(ROOT)),
         capture_output=True,
         text=True,
         timeout=120,
@@ -131,11 +125,10 @@ def test_with_the_extras_installed_but_unused_this_package_stays_out_of_them(
 def test_without_the_extras_asking_for_them_says_what_to_install(
     server: ThreadedDevServer,
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMSTRAIGHT_")}
     done = subprocess.run(
         [sys.executable, "-c", BLOCK_THE_EXTRAS + WITHOUT_THE_EXTRAS],
         cwd=ROOT,
-        env={**env, "STREAMSTRAIGHT_API_KEY": server.api_key, "PYTHONPATH": str(ROOT)},
+        env=child_env(STREAMSTRAIGHT_API_KEY=server.api_key, PYTHONPATH=str(ROOT)),
         capture_output=True,
         text=True,
         timeout=60,

@@ -11,7 +11,7 @@ from pathlib import Path
 from streamstraight_server import Streamstraight
 from streamstraight_server.devserver import Faults
 from streamstraight_server.testing import StreamstraightFixture
-from tests.test_packaging import _build_wheel, _fresh_venv, _run
+from tests.support.wheel import build_wheel, fresh_venv, run_clean
 
 APP = """
 from streamstraight_server import Streamstraight
@@ -79,14 +79,14 @@ async def test_async_tests_wait_without_blocking_the_loop(
 
 
 def test_a_user_project_gets_the_fixture_from_the_installed_wheel(tmp_path: Path) -> None:
-    wheel = _build_wheel(tmp_path)
-    venv, python = _fresh_venv(tmp_path, wheel)
+    wheel = build_wheel(tmp_path)
+    venv, python = fresh_venv(tmp_path, wheel)
     project = tmp_path / "project"
     project.mkdir()
     (project / "app.py").write_text(textwrap.dedent(APP), encoding="utf-8")
     (project / "test_app.py").write_text(textwrap.dedent(USER_TESTS), encoding="utf-8")
-    # _run gives the project a shell without Streamstraight settings: the plugin provides them
-    result = _run(
+    # run_clean gives the project a shell without Streamstraight settings: the plugin provides them
+    result = run_clean(
         [str(python), "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "test_app.py"],
         cwd=project,
     )
@@ -130,7 +130,7 @@ def test_the_plugin_costs_nothing_until_a_test_asks_for_the_server(tmp_path: Pat
     (tmp_path / "test_unused.py").write_text(
         f"HEAVY = {heavy!r}\n" + textwrap.dedent(UNUSED_PROJECT_TEST), encoding="utf-8"
     )
-    result = _run(
+    result = run_clean(
         [
             sys.executable,
             "-m",

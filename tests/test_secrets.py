@@ -30,6 +30,7 @@ from streamstraight_server import (
 from streamstraight_server._core.redact import scrub
 from streamstraight_server.devserver import ThreadedDevServer
 from streamstraight_server.devserver.consumer import ConsumerError, read_stream
+from tests.support.helpers import child_env
 
 CANARY_KEY = "sk_canary_" + secrets.token_urlsafe(18)
 CLIENT_LOGGERS = ("streamstraight_server", "socketio", "engineio", "websocket", "aiohttp", "")
@@ -235,12 +236,10 @@ def cli(*args: str, env: dict[str, str], stdin: str = "") -> str:
 def test_cli_output_never_shows_the_key(
     args: tuple[str, ...], right_key: bool, echoing: ThreadedDevServer
 ) -> None:
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMSTRAIGHT_")}
-    env["STREAMSTRAIGHT_API_BASE_URL"] = echoing.base_url
     key = CANARY_KEY if right_key else CANARY_KEY[::-1]
-    env["STREAMSTRAIGHT_API_KEY"] = f"  {key}  "
+    env = child_env(
+        STREAMSTRAIGHT_API_BASE_URL=echoing.base_url, STREAMSTRAIGHT_API_KEY=f"  {key}  "
+    )
     if args[0] == "tail":
         Streamstraight(
             api_key=CANARY_KEY, base_url=echoing.base_url, stream_id="cli-canary"

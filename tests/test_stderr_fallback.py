@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import subprocess
 import sys
 import textwrap
@@ -18,6 +17,7 @@ import pytest
 
 from streamstraight_server import Streamstraight
 from streamstraight_server.devserver import ThreadedDevServer
+from tests.support.helpers import child_env
 
 FALLBACK_ERROR = "streamstraight_server ERROR: "
 RECORD = "RECORD "  # the format the configured handlers of the script use
@@ -82,8 +82,7 @@ def dropping_server() -> Iterator[ThreadedDevServer]:
 
 
 def run_app(setup: str, server: ThreadedDevServer) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMSTRAIGHT_")}
-    env.update(TEST_URL=server.base_url, TEST_KEY=server.api_key, PYTHONUNBUFFERED="1")
+    env = child_env(TEST_URL=server.base_url, TEST_KEY=server.api_key, PYTHONUNBUFFERED="1")
     script = textwrap.dedent(APP).format(setup=setup)
     return subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60

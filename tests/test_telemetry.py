@@ -18,7 +18,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from streamstraight_server import AsyncStreamstraight, DataLossError, Streamstraight
 from streamstraight_server.devserver import ThreadedDevServer
-from tests.server_process import ServerProcess
+from tests.support.server_process import ServerProcess
 
 FLAVOURS = ["blocking", "asyncio"]
 

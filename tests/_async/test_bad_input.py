@@ -22,10 +22,9 @@ from streamstraight_server import (
     StreamstraightTokenError,
 )
 from streamstraight_server.devserver import ThreadedDevServer
-from tests.leakcheck import take
-from tests.token_responder import TokenResponder
-
-from .leftovers import nothing_left
+from tests.support._async.leftovers import nothing_left
+from tests.support.leakcheck import take
+from tests.support.token_responder import TokenResponder
 
 KEY = "sk_catalogue_" + "Q7wz" * 5
 

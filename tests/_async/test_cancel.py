@@ -15,7 +15,7 @@ from streamstraight_server import (
 )
 from streamstraight_server._shims._async import monotonic, sleep
 from streamstraight_server.devserver import StreamSnapshot, ThreadedDevServer
-from tests.tools._async import run_concurrently
+from tests.support.shims._async import run_concurrently
 
 STOPPED = {"type": "stopped"}
 STOPPED_DATA = '{"type":"stopped"}'

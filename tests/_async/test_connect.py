@@ -18,7 +18,7 @@ from streamstraight_server import (
 )
 from streamstraight_server._shims._async import monotonic
 from streamstraight_server.devserver import ThreadedDevServer
-from tests.helpers import closed_port, snapshot
+from tests.support.helpers import closed_port, snapshot
 
 
 async def test_missing_api_key_is_refused_before_any_io(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,7 +15,7 @@ from streamstraight_server import (
 )
 from streamstraight_server._shims._async import sleep
 from streamstraight_server.devserver import ThreadedDevServer
-from tests.helpers import snapshot, stored
+from tests.support.helpers import snapshot, stored
 
 
 async def test_dropped_connection_is_resumed_without_loss_or_duplicates(

@@ -19,9 +19,9 @@ from streamstraight_server import (
 )
 from streamstraight_server._shims._async import monotonic, sleep
 from streamstraight_server.devserver import ThreadedDevServer
-from tests.helpers import stored
-from tests.server_process import ServerProcess
-from tests.tools._async import run_concurrently
+from tests.support.helpers import stored
+from tests.support.server_process import ServerProcess
+from tests.support.shims._async import run_concurrently
 
 
 def process_options(process: ServerProcess, **extra: Any) -> dict[str, Any]:
@@ -42,35 +42,26 @@ def numbers(first: int, last: int) -> list[str]:
     return [str(i) for i in range(first, last)]
 
 
-async def test_server_killed_and_restarted_with_its_store_gets_the_rest(
-    server_process: ServerProcess,
+@pytest.mark.parametrize(
+    ("keep_store", "stream_id"),
+    [(True, "kept"), (False, "lost")],
+    ids=["with-its-store", "without-its-store"],
+)
+async def test_a_server_killed_and_restarted_ends_up_holding_every_chunk_once(
+    server_process: ServerProcess, keep_store: bool, stream_id: str
 ) -> None:
+    """Restarted with its store, it is given the rest; without it, every chunk again."""
     client = AsyncStreamstraight(**process_options(server_process))
-    async with client.stream_writer(stream_id="kept") as writer:
+    async with client.stream_writer(stream_id=stream_id) as writer:
         for i in range(60):
             await writer.send(i)
         await writer.flush()
-        server_process.restart(keep_store=True)
+        if not keep_store:
+            assert writer.confirmed == 60  # confirmed, then lost with the store
+        server_process.restart(keep_store=keep_store)
         for i in range(60, 200):
             await writer.send(i)
-    held = server_process.held("kept")
-    assert held is not None and held.ended and held.end_reason == "completed"
-    assert held.seqs == list(range(200)) and held.data == numbers(0, 200)
-
-
-async def test_server_that_lost_its_store_is_given_every_chunk_again(
-    server_process: ServerProcess,
-) -> None:
-    client = AsyncStreamstraight(**process_options(server_process))
-    async with client.stream_writer(stream_id="lost") as writer:
-        for i in range(60):
-            await writer.send(i)
-        await writer.flush()
-        assert writer.confirmed == 60
-        server_process.restart(keep_store=False)
-        for i in range(60, 200):
-            await writer.send(i)
-    held = server_process.held("lost")
+    held = server_process.held(stream_id)
     assert held is not None and held.ended and held.end_reason == "completed"
     assert held.seqs == list(range(200)) and held.data == numbers(0, 200)
 

@@ -16,12 +16,12 @@ import pytest
 
 from streamstraight_server import AsyncStreamstraight, StreamstraightServerError
 from streamstraight_server._shims._async import monotonic
-from tests._async.leftovers import nothing_left
 from tests.hostile.checks import KEY, Outcome, Records, captured_logs, verdict
 from tests.hostile.modes import CATALOGUE, CHUNKS, OPTIONS, TRANSPORT, Mode
 from tests.hostile.server import HostileServer, Stored
-from tests.leakcheck import take
-from tests.tools._async import FLAVOUR
+from tests.support._async.leftovers import nothing_left
+from tests.support.leakcheck import take
+from tests.support.shims._async import FLAVOUR
 
 
 def cases() -> list[Any]:

@@ -12,10 +12,9 @@ import pytest
 
 from streamstraight_server import AsyncStreamstraight, StreamError
 from streamstraight_server.devserver import ThreadedDevServer
-from tests.helpers import snapshot, stored
-from tests.leakcheck import left_behind, take
-
-from .leftovers import nothing_left
+from tests.support._async.leftovers import nothing_left
+from tests.support.helpers import snapshot, stored
+from tests.support.leakcheck import left_behind, take
 
 RSS_STREAMS = 1_000
 RSS_WARMUP = 50

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from streamstraight_server import AsyncStreamstraight
-from tests.server_process import ServerProcess
+from tests.support.server_process import ServerProcess
 
 BUSY_THREADS = 3
 

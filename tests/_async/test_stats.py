@@ -8,7 +8,7 @@ import pytest
 
 from streamstraight_server import AsyncStreamstraight, ConnectError
 from streamstraight_server.devserver import ThreadedDevServer
-from tests.helpers import closed_port
+from tests.support.helpers import closed_port
 
 
 async def test_writer_stats_of_a_stream_that_dropped_and_resumed(

@@ -11,7 +11,7 @@ import pytest
 
 from streamstraight_server import AsyncStreamstraight, EncodeError, WriterClosedError
 from streamstraight_server.devserver import ThreadedDevServer
-from tests.helpers import snapshot, stored
+from tests.support.helpers import snapshot, stored
 
 
 class Delta(pydantic.BaseModel):

@@ -16,11 +16,11 @@ from streamstraight_server import (
 )
 from streamstraight_server._shims._async import monotonic, sleep
 from streamstraight_server.devserver import ThreadedDevServer
-from tests._async.leftovers import nothing_left
-from tests.helpers import closed_port, stored
-from tests.leakcheck import take
-from tests.refusing_server import refusing_server, silent_server
-from tests.tools._async import run_concurrently
+from tests.support._async.leftovers import nothing_left
+from tests.support.helpers import closed_port, stored
+from tests.support.leakcheck import take
+from tests.support.refusing_server import refusing_server, silent_server
+from tests.support.shims._async import run_concurrently
 
 
 @pytest.mark.parametrize("status", [401, 403])

@@ -16,7 +16,7 @@ from streamstraight_server import (
 )
 from streamstraight_server._shims._sync import monotonic, sleep
 from streamstraight_server.devserver import StreamSnapshot, ThreadedDevServer
-from tests.tools._sync import run_concurrently
+from tests.support.shims._sync import run_concurrently
 
 STOPPED = {"type": "stopped"}
 STOPPED_DATA = '{"type":"stopped"}'

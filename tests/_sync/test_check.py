@@ -9,8 +9,8 @@ import pytest
 
 from streamstraight_server import AuthenticationError, ConnectError, Streamstraight
 from streamstraight_server.devserver import ThreadedDevServer
-from tests.helpers import closed_port
-from tests.token_responder import TokenResponder
+from tests.support.helpers import closed_port
+from tests.support.token_responder import TokenResponder
 
 STALE_KEY = "sk_dev_stale_key_from_an_earlier_run"
 

@@ -19,7 +19,7 @@ from streamstraight_server import (
 )
 from streamstraight_server._shims._sync import monotonic
 from streamstraight_server.devserver import ThreadedDevServer
-from tests.helpers import closed_port, snapshot
+from tests.support.helpers import closed_port, snapshot
 
 
 def test_missing_api_key_is_refused_before_any_io(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,12 +17,12 @@ import pytest
 
 from streamstraight_server import Streamstraight, StreamstraightServerError
 from streamstraight_server._shims._sync import monotonic
-from tests._sync.leftovers import nothing_left
 from tests.hostile.checks import KEY, Outcome, Records, captured_logs, verdict
 from tests.hostile.modes import CATALOGUE, CHUNKS, OPTIONS, TRANSPORT, Mode
 from tests.hostile.server import HostileServer, Stored
-from tests.leakcheck import take
-from tests.tools._sync import FLAVOUR
+from tests.support._sync.leftovers import nothing_left
+from tests.support.leakcheck import take
+from tests.support.shims._sync import FLAVOUR
 
 
 def cases() -> list[Any]:

@@ -18,7 +18,7 @@ from streamstraight_server import (
 )
 from streamstraight_server._shims._sync import sleep
 from streamstraight_server.devserver import ThreadedDevServer
-from tests.helpers import closed_port, snapshot, stored
+from tests.support.helpers import snapshot, stored, unreachable
 
 
 def answer(count: int, delay: float = 0.0, fail_after: int | None = None) -> Iterator[str]:
@@ -45,10 +45,6 @@ class Kept:
     def one(self) -> StreamResult:
         assert len(self.results) == 1, f"on_complete was called {len(self.results)} times"
         return self.results[0]
-
-
-def unreachable(options: dict[str, Any]) -> dict[str, Any]:
-    return {**options, "base_url": f"http://127.0.0.1:{closed_port()}", "num_connect_retries": 1}
 
 
 def test_tee_keeps_the_whole_answer_after_the_browser_left(

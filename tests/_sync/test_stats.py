@@ -9,7 +9,7 @@ import pytest
 
 from streamstraight_server import ConnectError, Streamstraight
 from streamstraight_server.devserver import ThreadedDevServer
-from tests.helpers import closed_port
+from tests.support.helpers import closed_port
 
 
 def test_writer_stats_of_a_stream_that_dropped_and_resumed(

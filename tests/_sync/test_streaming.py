@@ -12,7 +12,7 @@ import pytest
 
 from streamstraight_server import EncodeError, Streamstraight, WriterClosedError
 from streamstraight_server.devserver import ThreadedDevServer
-from tests.helpers import snapshot, stored
+from tests.support.helpers import snapshot, stored
 
 
 class Delta(pydantic.BaseModel):

@@ -22,7 +22,7 @@ from streamstraight_server import (
 from streamstraight_server._shims._sync import monotonic, sleep
 from streamstraight_server._sync.tee import Tee
 from streamstraight_server.devserver import StreamSnapshot, ThreadedDevServer
-from tests.helpers import closed_port, snapshot, stored
+from tests.support.helpers import snapshot, stored, unreachable
 
 
 def words(count: int, delay: float = 0.0, fail_after: int | None = None) -> Iterator[str]:
@@ -122,9 +122,7 @@ def test_streamstraight_unreachable_the_response_still_gets_everything(
     options: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.ERROR, logger="streamstraight_server")
-    client = Streamstraight(
-        **{**options, "base_url": f"http://127.0.0.1:{closed_port()}", "num_connect_retries": 1}
-    )
+    client = Streamstraight(**unreachable(options))
     tee = client.tee(words(20), stream_id="outage")
     assert [chunk for chunk in tee] == [f"word {i}" for i in range(20)]
     with pytest.raises(ConnectError):

@@ -17,8 +17,8 @@ from streamstraight_server import (
 )
 from streamstraight_server._sync.tokens import fetch_client_token
 from streamstraight_server.devserver import ThreadedDevServer
-from tests.helpers import closed_port
-from tests.refusing_server import refusing_server
+from tests.support.helpers import closed_port
+from tests.support.refusing_server import refusing_server
 
 
 def test_fetches_a_token_the_server_accepts(

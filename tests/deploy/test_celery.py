@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from streamstraight_server.testing import StreamstraightFixture
-from tests.examples.answers import answer_chunks
-from tests.examples.running import REPO
+from tests.support.examples import answer_chunks
+from tests.support.helpers import REPO
 
 END_TIMEOUT = 60.0
 

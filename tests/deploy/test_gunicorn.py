@@ -12,10 +12,14 @@ from pathlib import Path
 import pytest
 
 from streamstraight_server.testing import StreamstraightFixture
-from tests.examples.answers import answer_chunks, answer_text
-from tests.examples.running import read_then_disconnect, request
-
-from .servers import dechunk, gunicorn
+from tests.support.examples import (
+    answer_chunks,
+    answer_text,
+    dechunk,
+    read_then_disconnect,
+    request,
+)
+from tests.support.web_servers import gunicorn
 
 #: from the request to the end of every stream: the fake model takes 0.8 s per answer
 END_TIMEOUT = 40.0

@@ -11,10 +11,8 @@ from pathlib import Path
 import pytest
 
 from streamstraight_server.testing import StreamstraightFixture
-from tests.examples.answers import answer_chunks
-from tests.examples.running import read_then_disconnect
-
-from .servers import gunicorn, uvicorn
+from tests.support.examples import answer_chunks, read_then_disconnect
+from tests.support.web_servers import gunicorn, uvicorn
 
 END_TIMEOUT = 40.0
 

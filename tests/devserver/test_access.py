@@ -9,8 +9,7 @@ import pytest
 
 from streamstraight_server.devserver import DevServer
 from streamstraight_server.devserver.access import COOKIE_PREFIX
-
-from .ds_helpers import FAST
+from tests.support.devserver import FAST
 
 POLLING = "/socket.io/?EIO=4&transport=polling"
 
@@ -30,52 +29,49 @@ async def get(
 
 
 @pytest.mark.parametrize("path", ["/api/streams", "/api/events", "/"])
-async def test_viewer_and_api_need_a_credential(path: str) -> None:
-    async with DevServer(**FAST) as server:
-        status, _, body = await get(server.base_url + path)
-        assert status == 401
-        assert "token" in body
-        status, _, _ = await get(
-            server.base_url + path, headers={"Authorization": "Bearer not-the-key"}
-        )
-        assert status == 401
-        status, _, _ = await get(server.base_url + path + "?token=not-the-token")
-        assert status == 401
+async def test_viewer_and_api_need_a_credential(path: str, server: DevServer) -> None:
+    status, _, body = await get(server.base_url + path)
+    assert status == 401
+    assert "token" in body
+    status, _, _ = await get(
+        server.base_url + path, headers={"Authorization": "Bearer not-the-key"}
+    )
+    assert status == 401
+    status, _, _ = await get(server.base_url + path + "?token=not-the-token")
+    assert status == 401
 
 
 @pytest.mark.parametrize("credential", ["api_key", "viewer_token"])
-async def test_api_accepts_a_bearer_key_or_viewer_token(credential: str) -> None:
-    async with DevServer(**FAST) as server:
-        secret = getattr(server, credential)
-        status, _, body = await get(
-            server.base_url + "/api/streams", headers={"Authorization": f"Bearer {secret}"}
-        )
-        assert status == 200 and '"streams"' in body
+async def test_api_accepts_a_bearer_key_or_viewer_token(credential: str, server: DevServer) -> None:
+    secret = getattr(server, credential)
+    status, _, body = await get(
+        server.base_url + "/api/streams", headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert status == 200 and '"streams"' in body
 
 
-async def test_viewer_url_sets_a_cookie_that_opens_page_and_api() -> None:
-    async with DevServer(**FAST) as server:
-        assert server.viewer_url == f"{server.base_url}/?token={server.viewer_token}"
-        status, headers, _ = await get(server.viewer_url)
-        assert status == 303 and headers["Location"] == "/"
-        cookie = headers["Set-Cookie"]
-        name = f"{COOKIE_PREFIX}{server.port}"
-        assert cookie.startswith(f"{name}={server.viewer_token};")
-        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
-        jar = {name: server.viewer_token}
-        status, _, page = await get(server.base_url + "/", cookies=jar)
-        assert status == 200 and "<title>Streamstraight dev server</title>" in page
-        status, _, body = await get(server.base_url + "/api/streams", cookies=jar)
-        assert status == 200 and '"streams"' in body
-        # the cookie of another port's server opens nothing here
-        status, _, _ = await get(
-            server.base_url + "/api/streams", cookies={f"{COOKIE_PREFIX}1": server.viewer_token}
-        )
-        assert status == 401
+async def test_viewer_url_sets_a_cookie_that_opens_page_and_api(server: DevServer) -> None:
+    assert server.viewer_url == f"{server.base_url}/?token={server.viewer_token}"
+    status, headers, _ = await get(server.viewer_url)
+    assert status == 303 and headers["Location"] == "/"
+    cookie = headers["Set-Cookie"]
+    name = f"{COOKIE_PREFIX}{server.port}"
+    assert cookie.startswith(f"{name}={server.viewer_token};")
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    jar = {name: server.viewer_token}
+    status, _, page = await get(server.base_url + "/", cookies=jar)
+    assert status == 200 and "<title>Streamstraight dev server</title>" in page
+    status, _, body = await get(server.base_url + "/api/streams", cookies=jar)
+    assert status == 200 and '"streams"' in body
+    # the cookie of another port's server opens nothing here
+    status, _, _ = await get(
+        server.base_url + "/api/streams", cookies={f"{COOKIE_PREFIX}1": server.viewer_token}
+    )
+    assert status == 401
 
 
-async def test_token_and_health_routes_stay_as_they_were() -> None:
-    async with DevServer(**FAST) as server, aiohttp.ClientSession() as http:
+async def test_token_and_health_routes_stay_as_they_were(server: DevServer) -> None:
+    async with aiohttp.ClientSession() as http:
         async with http.get(server.base_url + "/healthz") as resp:
             assert resp.status == 200
         async with http.post(server.base_url + "/v1/token") as resp:
@@ -90,24 +86,23 @@ HOST_ROUTES = ["/", "/api/streams", "/healthz", POLLING]
 
 @pytest.mark.parametrize("path", HOST_ROUTES)
 @pytest.mark.parametrize("host", ["attacker.example", "attacker.example:8787", "127.0.0.1.nip.io"])
-async def test_a_foreign_host_header_is_forbidden(path: str, host: str) -> None:
-    async with DevServer(**FAST) as server:
-        headers = {"Host": host, "Authorization": f"Bearer {server.api_key}"}
-        status, _, body = await get(server.base_url + path, headers=headers)
-        assert status == 403, body
-        assert "--allowed-host" in body
+async def test_a_foreign_host_header_is_forbidden(path: str, host: str, server: DevServer) -> None:
+    headers = {"Host": host, "Authorization": f"Bearer {server.api_key}"}
+    status, _, body = await get(server.base_url + path, headers=headers)
+    assert status == 403, body
+    assert "--allowed-host" in body
 
 
-async def test_token_endpoint_with_a_foreign_host_is_forbidden() -> None:
-    async with DevServer(**FAST) as server, aiohttp.ClientSession() as http:
+async def test_token_endpoint_with_a_foreign_host_is_forbidden(server: DevServer) -> None:
+    async with aiohttp.ClientSession() as http:
         headers = {"Host": "attacker.example", "Authorization": f"Bearer {server.api_key}"}
         async with http.post(server.base_url + "/v1/token", headers=headers) as resp:
             assert resp.status == 403
             assert "token" not in await resp.json()
 
 
-async def test_a_websocket_upgrade_with_a_foreign_host_is_forbidden() -> None:
-    async with DevServer(**FAST) as server, aiohttp.ClientSession() as http:
+async def test_a_websocket_upgrade_with_a_foreign_host_is_forbidden(server: DevServer) -> None:
+    async with aiohttp.ClientSession() as http:
         url = server.base_url + "/socket.io/?EIO=4&transport=websocket"
         with pytest.raises(aiohttp.WSServerHandshakeError) as caught:
             await http.ws_connect(url, headers={"Host": "attacker.example"})
@@ -120,10 +115,9 @@ async def test_a_websocket_upgrade_with_a_foreign_host_is_forbidden() -> None:
 @pytest.mark.parametrize(
     "host", ["localhost", "LOCALHOST:1", "app.localhost", "127.0.0.1", "127.1.2.3:9", "[::1]:80"]
 )
-async def test_loopback_hosts_are_allowed(host: str) -> None:
-    async with DevServer(**FAST) as server:
-        status, _, _ = await get(server.base_url + "/healthz", headers={"Host": host})
-        assert status == 200
+async def test_loopback_hosts_are_allowed(host: str, server: DevServer) -> None:
+    status, _, _ = await get(server.base_url + "/healthz", headers={"Host": host})
+    assert status == 200
 
 
 async def test_allowed_hosts_widen_the_list() -> None:
@@ -144,19 +138,18 @@ async def test_allowed_hosts_widen_the_list() -> None:
 # CORS of Socket.IO
 
 
-async def test_socketio_cors_allows_loopback_origins_only() -> None:
-    async with DevServer(**FAST) as server:
-        for origin in ("http://localhost:5173", "http://127.0.0.1:3000", "https://[::1]:8443"):
-            status, headers, _ = await get(server.base_url + POLLING, headers={"Origin": origin})
-            assert status == 200, origin
-            assert headers["Access-Control-Allow-Origin"] == origin
-        for origin in ("http://attacker.example", "null", "http://localhost.attacker.example"):
-            status, headers, _ = await get(server.base_url + POLLING, headers={"Origin": origin})
-            assert status == 400, origin
-            assert "Access-Control-Allow-Origin" not in headers
-        # no Origin at all (a server-side client such as the SDK) is not a CORS request
-        status, headers, _ = await get(server.base_url + POLLING)
-        assert status == 200 and "Access-Control-Allow-Origin" not in headers
+async def test_socketio_cors_allows_loopback_origins_only(server: DevServer) -> None:
+    for origin in ("http://localhost:5173", "http://127.0.0.1:3000", "https://[::1]:8443"):
+        status, headers, _ = await get(server.base_url + POLLING, headers={"Origin": origin})
+        assert status == 200, origin
+        assert headers["Access-Control-Allow-Origin"] == origin
+    for origin in ("http://attacker.example", "null", "http://localhost.attacker.example"):
+        status, headers, _ = await get(server.base_url + POLLING, headers={"Origin": origin})
+        assert status == 400, origin
+        assert "Access-Control-Allow-Origin" not in headers
+    # no Origin at all (a server-side client such as the SDK) is not a CORS request
+    status, headers, _ = await get(server.base_url + POLLING)
+    assert status == 200 and "Access-Control-Allow-Origin" not in headers
 
 
 async def test_cors_origins_are_added() -> None:

@@ -11,8 +11,7 @@ import pytest
 from streamstraight_server.devserver import DevServer
 from streamstraight_server.devserver.consumer import ConsumerRefusedError, read_stream
 from streamstraight_server.devserver.server import CONSUMER_BACKLOG
-
-from .ds_helpers import FAST, RawProducer
+from tests.support.devserver import FAST, RawProducer
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 
@@ -55,21 +54,20 @@ async def test_token_claims() -> None:
 
 
 @pytest.mark.parametrize("kind", ["expired", "forged", "garbage"])
-async def test_bad_consumer_token_refused(kind: str) -> None:
-    async with DevServer(**FAST) as server:
-        if kind == "expired":
-            token = server.mint_token(ttl=-5)
-        elif kind == "forged":
-            token = jwt.encode(
-                {"iss": "streamstraight-local", "iat": 0, "exp": 2**40, "scope": "stream:read"},
-                "other-" + SECRET,
-                algorithm="HS256",
-            )
-        else:
-            token = "not-a-jwt"
-        with pytest.raises(ConsumerRefusedError) as info:
-            await read_stream(server.base_url, token, "s", timeout=5)
-        assert info.value.code == "unauthorized"
+async def test_bad_consumer_token_refused(kind: str, server: DevServer) -> None:
+    if kind == "expired":
+        token = server.mint_token(ttl=-5)
+    elif kind == "forged":
+        token = jwt.encode(
+            {"iss": "streamstraight-local", "iat": 0, "exp": 2**40, "scope": "stream:read"},
+            "other-" + SECRET,
+            algorithm="HS256",
+        )
+    else:
+        token = "not-a-jwt"
+    with pytest.raises(ConsumerRefusedError) as info:
+        await read_stream(server.base_url, token, "s", timeout=5)
+    assert info.value.code == "unauthorized"
 
 
 async def test_retention_sweep_drops_ended_streams() -> None:
@@ -93,9 +91,9 @@ async def recv(ws: aiohttp.ClientWebSocketResponse[bool]) -> str:
     return str(message.data)
 
 
-async def test_slow_consumer_does_not_slow_the_producer() -> None:
+async def test_slow_consumer_does_not_slow_the_producer(server: DevServer) -> None:
     """A consumer that stops reading its socket must not hold up the producer nor grow memory."""
-    async with DevServer(**FAST) as server, aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession() as http:
         ws = await http.ws_connect(
             server.base_url + "/socket.io/?EIO=4&transport=websocket",
             max_msg_size=0,

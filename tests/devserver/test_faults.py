@@ -6,8 +6,7 @@ import time
 
 from streamstraight_server.devserver import DevServer, Faults, ThreadedDevServer
 from streamstraight_server.devserver.consumer import read_stream
-
-from .ds_helpers import FAST, RawProducer, eventually, producer_gone
+from tests.support.devserver import FAST, RawProducer, eventually, producer_gone
 
 
 async def test_refuse_connections() -> None:
@@ -21,23 +20,22 @@ async def test_refuse_connections() -> None:
         await producer.close()
 
 
-async def test_drop_after_chunks_stores_but_does_not_ack_then_resume() -> None:
-    async with DevServer(**FAST) as server:
-        server.faults.drop_after_chunks = 3
-        producer = await RawProducer(server.base_url, server.api_key, "d").connect()
-        await producer.send("a", "b", "c", "d")
-        await asyncio.wait_for(producer.disconnected.wait(), 5)
-        assert [a["seq"] for a in producer.acks] == [0, 1]
-        snap = server.snapshot("d")
-        assert snap is not None and snap.data == ["a", "b", "c"] and not snap.ended
-        assert server.faults.drop_after_chunks is None
-        await producer.close()
-        await eventually(lambda: producer_gone(server, "d"))
-        again = await RawProducer(server.base_url, server.api_key, "d").connect()
-        assert again.infos[0]["lastSeq"] == 2
-        await again.send("c", "d", start=2)
-        assert (await again.end(3))["success"]
-        await again.close()
+async def test_drop_after_chunks_stores_but_does_not_ack_then_resume(server: DevServer) -> None:
+    server.faults.drop_after_chunks = 3
+    producer = await RawProducer(server.base_url, server.api_key, "d").connect()
+    await producer.send("a", "b", "c", "d")
+    await asyncio.wait_for(producer.disconnected.wait(), 5)
+    assert [a["seq"] for a in producer.acks] == [0, 1]
+    snap = server.snapshot("d")
+    assert snap is not None and snap.data == ["a", "b", "c"] and not snap.ended
+    assert server.faults.drop_after_chunks is None
+    await producer.close()
+    await eventually(lambda: producer_gone(server, "d"))
+    again = await RawProducer(server.base_url, server.api_key, "d").connect()
+    assert again.infos[0]["lastSeq"] == 2
+    await again.send("c", "d", start=2)
+    assert (await again.end(3))["success"]
+    await again.close()
 
 
 async def test_ack_delay_keeps_order() -> None:
@@ -94,26 +92,25 @@ async def test_error_after_chunks() -> None:
         await producer.close()
 
 
-async def test_restart_keeps_stored_streams_and_allows_resume() -> None:
-    async with DevServer(**FAST) as server:
-        port = server.port
-        producer = await RawProducer(server.base_url, server.api_key, "rs").connect()
-        await producer.send("a", "b")
-        await producer.wait_acks(2)
-        await server.restart(down_for=0.2)
-        assert server.port == port
-        await asyncio.wait_for(producer.disconnected.wait(), 5)
-        await producer.close()
-        snap = server.snapshot("rs")
-        assert snap is not None and snap.data == ["a", "b"] and not snap.producer_connected
-        again = await RawProducer(server.base_url, server.api_key, "rs").connect()
-        assert again.infos[0]["lastSeq"] == 1
-        await again.send("c", start=2)
-        assert (await again.end(2))["success"]
-        consumed = await read_stream(server.base_url, server.mint_token(), "rs")
-        assert consumed.data == ["a", "b", "c"]
-        assert server.snapshot("rs").producer_connections == 2  # type: ignore[union-attr]
-        await again.close()
+async def test_restart_keeps_stored_streams_and_allows_resume(server: DevServer) -> None:
+    port = server.port
+    producer = await RawProducer(server.base_url, server.api_key, "rs").connect()
+    await producer.send("a", "b")
+    await producer.wait_acks(2)
+    await server.restart(down_for=0.2)
+    assert server.port == port
+    await asyncio.wait_for(producer.disconnected.wait(), 5)
+    await producer.close()
+    snap = server.snapshot("rs")
+    assert snap is not None and snap.data == ["a", "b"] and not snap.producer_connected
+    again = await RawProducer(server.base_url, server.api_key, "rs").connect()
+    assert again.infos[0]["lastSeq"] == 1
+    await again.send("c", start=2)
+    assert (await again.end(2))["success"]
+    consumed = await read_stream(server.base_url, server.mint_token(), "rs")
+    assert consumed.data == ["a", "b", "c"]
+    assert server.snapshot("rs").producer_connections == 2  # type: ignore[union-attr]
+    await again.close()
 
 
 def test_threaded_dev_server() -> None:

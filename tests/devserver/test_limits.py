@@ -6,8 +6,7 @@ import pytest
 
 from streamstraight_server.devserver import DevServer
 from streamstraight_server.devserver.consumer import ConsumerRefusedError, read_stream
-
-from .ds_helpers import FAST, RawProducer, eventually
+from tests.support.devserver import FAST, RawProducer, eventually
 
 MIB = 1_048_576
 
@@ -22,15 +21,14 @@ MIB = 1_048_576
     ],
     ids=["1000001-ascii", "limit-ascii", "escaped-controls", "two-byte-utf8"],
 )
-async def test_chunks_up_to_the_limit_are_stored(data: str) -> None:
-    async with DevServer(**FAST) as server:
-        producer = await RawProducer(server.base_url, server.api_key, "fits").connect()
-        await producer.chunk(0, data)
-        await producer.wait_acks(1, timeout=20)
-        assert producer.errors == [] and not producer.disconnected.is_set()
-        snap = server.snapshot("fits")
-        assert snap is not None and snap.data == [data]
-        await producer.close()
+async def test_chunks_up_to_the_limit_are_stored(data: str, server: DevServer) -> None:
+    producer = await RawProducer(server.base_url, server.api_key, "fits").connect()
+    await producer.chunk(0, data)
+    await producer.wait_acks(1, timeout=20)
+    assert producer.errors == [] and not producer.disconnected.is_set()
+    snap = server.snapshot("fits")
+    assert snap is not None and snap.data == [data]
+    await producer.close()
 
 
 @pytest.mark.parametrize(
@@ -38,20 +36,21 @@ async def test_chunks_up_to_the_limit_are_stored(data: str) -> None:
     ["x" * (MIB + 1), "x" * 3_000_000, "\x01" * (MIB + 1), "é" * (MIB // 2 + 1)],
     ids=["limit+1", "3MB", "escaped-controls+1", "two-byte-utf8+1"],
 )
-async def test_oversized_chunk_is_refused_and_the_connection_stays(data: str) -> None:
-    async with DevServer(**FAST) as server:
-        producer = await RawProducer(server.base_url, server.api_key, "big").connect()
-        await producer.chunk(0, data)
-        await eventually(lambda: bool(producer.errors), timeout=20)
-        [error] = producer.errors
-        assert error["code"] == "chunk-too-large"
-        assert str(MIB) in error["message"]
-        await producer.chunk(0, "small")
-        await producer.wait_acks(1)
-        assert not producer.disconnected.is_set()
-        snap = server.snapshot("big")
-        assert snap is not None and snap.data == ["small"] and snap.producer_connections == 1
-        await producer.close()
+async def test_oversized_chunk_is_refused_and_the_connection_stays(
+    data: str, server: DevServer
+) -> None:
+    producer = await RawProducer(server.base_url, server.api_key, "big").connect()
+    await producer.chunk(0, data)
+    await eventually(lambda: bool(producer.errors), timeout=20)
+    [error] = producer.errors
+    assert error["code"] == "chunk-too-large"
+    assert str(MIB) in error["message"]
+    await producer.chunk(0, "small")
+    await producer.wait_acks(1)
+    assert not producer.disconnected.is_set()
+    snap = server.snapshot("big")
+    assert snap is not None and snap.data == ["small"] and snap.producer_connections == 1
+    await producer.close()
 
 
 async def test_max_chunk_bytes_setting_moves_the_limit() -> None:
@@ -83,29 +82,26 @@ BAD_IDS = [
 
 
 @pytest.mark.parametrize("stream_id", BAD_IDS, ids=repr)
-async def test_producer_with_a_bad_stream_id_is_refused(stream_id: str) -> None:
-    async with DevServer(**FAST) as server:
-        refusal = await RawProducer(server.base_url, server.api_key, stream_id).refused()
-        assert refusal["code"] == "bad-request"
-        assert "streamId" in refusal["message"]
-        assert server.stream_ids() == []
+async def test_producer_with_a_bad_stream_id_is_refused(stream_id: str, server: DevServer) -> None:
+    refusal = await RawProducer(server.base_url, server.api_key, stream_id).refused()
+    assert refusal["code"] == "bad-request"
+    assert "streamId" in refusal["message"]
+    assert server.stream_ids() == []
 
 
 @pytest.mark.parametrize("stream_id", ["a\nb\x00c", "zero\u200bwidth", " leading"], ids=repr)
-async def test_consumer_with_a_bad_stream_id_is_refused(stream_id: str) -> None:
-    async with DevServer(**FAST) as server:
-        with pytest.raises(ConsumerRefusedError) as caught:
-            await read_stream(server.base_url, server.mint_token(), stream_id, timeout=5)
-        assert caught.value.code == "bad-request"
+async def test_consumer_with_a_bad_stream_id_is_refused(stream_id: str, server: DevServer) -> None:
+    with pytest.raises(ConsumerRefusedError) as caught:
+        await read_stream(server.base_url, server.mint_token(), stream_id, timeout=5)
+    assert caught.value.code == "bad-request"
 
 
 @pytest.mark.parametrize(
     "stream_id", ["chat/42:answer", "Ünïcødé-日本語", "emoji-🚀", "with inner space", "x" * 512]
 )
-async def test_printable_stream_ids_are_accepted(stream_id: str) -> None:
-    async with DevServer(**FAST) as server:
-        producer = await RawProducer(server.base_url, server.api_key, stream_id).connect()
-        await producer.send("a")
-        await producer.wait_acks(1)
-        assert server.stream_ids() == [stream_id]
-        await producer.close()
+async def test_printable_stream_ids_are_accepted(stream_id: str, server: DevServer) -> None:
+    producer = await RawProducer(server.base_url, server.api_key, stream_id).connect()
+    await producer.send("a")
+    await producer.wait_acks(1)
+    assert server.stream_ids() == [stream_id]
+    await producer.close()

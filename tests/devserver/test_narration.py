@@ -10,8 +10,7 @@ import aiohttp
 from streamstraight_server.devserver import DevServer
 from streamstraight_server.devserver.consumer import ConsumerRefusedError, read_stream
 from streamstraight_server.devserver.narration import Narrator
-
-from .ds_helpers import FAST, RawProducer, eventually
+from tests.support.devserver import FAST, RawProducer, eventually
 
 ADVICE = "<what to do about the key>"
 

@@ -1,17 +1,15 @@
-"""examples/django_app.py: Django's test client, then runserver with a browser that leaves."""
+"""examples/django_app.py under Django's test client; under runserver: test_under_their_servers."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import django  # type: ignore[import-untyped]
 
 from examples import django_app
 from streamstraight_server import token_expiry
 from streamstraight_server.testing import StreamstraightFixture
-from tests.examples.answers import answer_chunks, answer_text
-from tests.examples.running import example_server, read_then_disconnect, request
+from tests.support.examples import answer_chunks, answer_text
 
 django.setup()
 
@@ -50,16 +48,3 @@ def test_token_view_returns_a_token_and_takes_post_only(
     assert token_expiry(json.loads(response.content)["token"]) is not None
     assert Client().get("/streamstraight-token").status_code == 405
     assert django_app.streamstraight.options.base_url == streamstraight.base_url
-
-
-def test_under_runserver_the_stream_completes_after_the_browser_left(
-    streamstraight: StreamstraightFixture, tmp_path: Path
-) -> None:
-    with example_server("django_app.py", tmp_path / "runserver.log") as port:
-        received = read_then_disconnect(port, "/chat/dj-live", until=b"word-0 ")
-        assert b"word-39" not in received  # the browser left mid-answer
-        snap = streamstraight.wait_for_end("answer-dj-live")
-        status, body = request(port, "POST", "/streamstraight-token")
-    assert snap.end_reason == "completed"
-    assert snap.data == answer_chunks()
-    assert status == 200 and b'"token"' in body

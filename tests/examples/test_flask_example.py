@@ -1,14 +1,11 @@
-"""examples/flask_app.py: Flask's test client, then werkzeug with a browser that leaves."""
+"""examples/flask_app.py under Flask's test client; under werkzeug: test_under_their_servers."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from examples import flask_app
 from streamstraight_server import token_expiry
 from streamstraight_server.testing import StreamstraightFixture
-from tests.examples.answers import answer_chunks, answer_text
-from tests.examples.running import example_server, read_then_disconnect, request
+from tests.support.examples import answer_chunks, answer_text
 
 
 def test_chat_route_streams_to_the_browser_and_to_streamstraight(
@@ -38,16 +35,3 @@ def test_token_route_returns_a_token(streamstraight: StreamstraightFixture) -> N
     response = flask_app.app.test_client().post("/streamstraight-token")
     assert response.status_code == 200
     assert token_expiry(response.get_json()["token"]) is not None
-
-
-def test_under_werkzeug_the_stream_completes_after_the_browser_left(
-    streamstraight: StreamstraightFixture, tmp_path: Path
-) -> None:
-    with example_server("flask_app.py", tmp_path / "werkzeug.log") as port:
-        received = read_then_disconnect(port, "/chat/fl-live", until=b"word-0 ")
-        assert b"word-39" not in received  # the browser left mid-answer
-        snap = streamstraight.wait_for_end("answer-fl-live")
-        status, body = request(port, "POST", "/streamstraight-token")
-    assert snap.end_reason == "completed"
-    assert snap.data == answer_chunks()
-    assert status == 200 and b'"token"' in body

@@ -7,7 +7,6 @@ app set up no logging, and exactly one record when it did.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -19,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from streamstraight_server.devserver import ThreadedDevServer
-from tests.examples.running import STARTUP_TIMEOUT, request
-from tests.helpers import closed_port
+from tests.support.examples import STARTUP_TIMEOUT, dechunk, request
+from tests.support.helpers import child_env, closed_port
 
 README = Path(__file__).resolve().parent.parent.parent / "README.md"
 ANSWER = "You said 'hi'. This answer streams one word at a time. "
@@ -45,12 +44,7 @@ def uvicorn_app(
 ) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
     """The quickstart's ``app.py`` under uvicorn on ``port``; yields it and its stderr file."""
     (folder / "app.py").write_text(quickstart_app(), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMSTRAIGHT_")}
-    env.update(
-        STREAMSTRAIGHT_API_BASE_URL=server.base_url,
-        STREAMSTRAIGHT_API_KEY=server.api_key,
-        PYTHONUNBUFFERED="1",
-    )
+    env = child_env(server, PYTHONUNBUFFERED="1")
     command = (
         [sys.executable, "-c", WITH_LOGGING, str(port)]
         if configured
@@ -95,14 +89,7 @@ def wait_until_listening(process: subprocess.Popen[bytes], port: int, errors: Pa
 
 def body_text(raw: bytes) -> str:
     """The text of a chunked HTTP/1.1 body."""
-    text, rest = b"", raw
-    while rest:
-        size, _, rest = rest.partition(b"\r\n")
-        length = int(size, 16)
-        if not length:
-            break
-        text, rest = text + rest[:length], rest[length + 2 :]
-    return text.decode()
+    return dechunk(raw).decode()
 
 
 def lines_about(errors: Path, stream_id: str, timeout: float = 15.0) -> list[str]:
@@ -166,8 +153,7 @@ def test_quickstart_failures_are_one_line_each_and_the_answers_whole(
 def test_quickstart_with_a_wrong_key_stops_at_start(tmp_path: Path) -> None:
     with ThreadedDevServer() as server:
         (tmp_path / "app.py").write_text(quickstart_app(), encoding="utf-8")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMSTRAIGHT_")}
-        env.update(
+        env = child_env(
             STREAMSTRAIGHT_API_BASE_URL=server.base_url, STREAMSTRAIGHT_API_KEY="sk_dev_stale"
         )
         done = subprocess.run(

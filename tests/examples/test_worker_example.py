@@ -6,8 +6,7 @@ from pathlib import Path
 
 from examples import worker
 from streamstraight_server.testing import StreamstraightFixture
-from tests.examples.answers import answer_chunks
-from tests.examples.running import example_server, request
+from tests.support.examples import answer_chunks, example_server, request
 
 
 def test_request_returns_and_the_worker_streams_the_answer(

@@ -5,7 +5,7 @@ server acknowledges anything), which stands in for the hosted service's Redis: r
 the journal is a server restart that keeps its stored state, restarting with an empty one a
 restart that lost it. Tests read what the server holds from the same journal.
 
-    python -m tests.server_process PORT API_KEY JOURNAL
+    python -m tests.support.server_process PORT API_KEY JOURNAL
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from typing import Any
 
 from streamstraight_server.devserver import DevServer
 from streamstraight_server.devserver.store import Store
-from tests.helpers import closed_port
+
+from .helpers import REPO, closed_port
 
 READY = "ready"
 
@@ -102,20 +103,19 @@ class ServerProcess:
         journal.write_text("")
 
     def start(self) -> None:
-        root = Path(__file__).resolve().parent.parent
         process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "tests.server_process",
+                "tests.support.server_process",
                 str(self.port),
                 self.api_key,
                 str(self.journal),
             ],
-            cwd=root,
+            cwd=REPO,
             stdout=subprocess.PIPE,
             text=True,
-            env={**os.environ, "PYTHONPATH": str(root)},
+            env={**os.environ, "PYTHONPATH": str(REPO)},
         )
         assert process.stdout is not None
         line = process.stdout.readline().strip()

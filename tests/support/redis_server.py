@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.helpers import closed_port
+from .helpers import closed_port
 
 
 class RedisServer:

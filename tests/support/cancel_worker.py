@@ -1,7 +1,7 @@
 """The streaming process of the cross-process cancel tests: tees an endless answer to the
 response (read here) and to Streamstraight, until another process cancels it.
 
-    python -m tests.cancel_worker FLAVOUR PREFIX COUNT
+    python -m tests.support.cancel_worker FLAVOUR PREFIX COUNT
 
 with ``STREAMSTRAIGHT_API_KEY``, ``STREAMSTRAIGHT_API_BASE_URL`` and ``CANCEL_URL`` set. Writes
 one JSON event a line: ``streaming`` once a stream's response has 3 chunks, ``done`` when its

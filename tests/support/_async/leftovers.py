@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 from streamstraight_server._shims._async import sleep
-from tests.leakcheck import Resources, left_behind, take
+
+from ..leakcheck import Resources, left_behind, take
 
 
 async def nothing_left(before: Resources, timeout: float = 5.0) -> None:

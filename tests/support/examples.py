@@ -1,4 +1,5 @@
-"""Running an example under its real server, and an HTTP client that leaves mid-answer."""
+"""The examples: what their fake model writes, running one under its real server, and an HTTP
+client that leaves mid-answer."""
 
 from __future__ import annotations
 
@@ -11,10 +12,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.helpers import closed_port
+from .helpers import REPO, closed_port
 
-REPO = Path(__file__).resolve().parent.parent.parent
 STARTUP_TIMEOUT = 60.0
+#: how many words the examples' fake model writes
+WORDS = 40
+
+
+def answer_chunks(prompt: str = "word") -> list[str]:
+    """The stream's chunks: each word as JSON text."""
+    return [f'"{prompt}-{i} "' for i in range(WORDS)]
+
+
+def answer_text(prompt: str = "word") -> str:
+    """The HTTP response's body."""
+    return "".join(f"{prompt}-{i} " for i in range(WORDS))
 
 
 @contextmanager
@@ -70,6 +82,19 @@ def request(port: int, method: str, path: str) -> tuple[int, bytes]:
             received += chunk
     head, _, body = received.partition(b"\r\n\r\n")
     return int(head.split()[1]), body
+
+
+def dechunk(body: bytes) -> bytes:
+    """The payload of a body sent with ``Transfer-Encoding: chunked``."""
+    payload = b""
+    while body:
+        size_line, _, rest = body.partition(b"\r\n")
+        size = int(size_line, 16)
+        if size == 0:
+            break
+        payload += rest[:size]
+        body = rest[size + 2 :]
+    return payload
 
 
 def read_then_disconnect(port: int, path: str, until: bytes) -> bytes:

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.examples.running import REPO, wait_until_listening
-from tests.helpers import closed_port
+from .examples import wait_until_listening
+from .helpers import REPO, closed_port
 
 
 @contextmanager
@@ -65,16 +65,3 @@ def served(log: Path, port: int, *command: str) -> Iterator[subprocess.Popen[byt
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
-
-
-def dechunk(body: bytes) -> bytes:
-    """The payload of a body sent with ``Transfer-Encoding: chunked``."""
-    payload = b""
-    while body:
-        size_line, _, rest = body.partition(b"\r\n")
-        size = int(size_line, 16)
-        if size == 0:
-            break
-        payload += rest[:size]
-        body = rest[size + 2 :]
-    return payload
