@@ -47,6 +47,7 @@ from .._shims._async import (
     SocketError,
     StateGuard,
     monotonic,
+    spawn_connect,
 )
 from .connector import handshake
 
@@ -293,8 +294,9 @@ class AsyncStreamSession:
         with self._guard:
             self.machine.start(monotonic())
         if not wait:
-            self._opener = AsyncTask(self._open_in_background, name="streamstraight-open")
-            return
+            self._opener = spawn_connect(self._open_in_background, name="streamstraight-open")
+            if self._opener is not None:
+                return
         try:
             await self._connect_now()
         except BaseException:

@@ -106,6 +106,12 @@ class AsyncTask:
                 raise
 
 
+def spawn_connect(target: AsyncTarget, name: str) -> AsyncTask | None:
+    """A task that connects a writer in the background (the blocking twin may decline and
+    return None, for the caller to connect itself; a task costs too little to decline)."""
+    return AsyncTask(target, name)
+
+
 class AsyncQueue:
     """A bounded FIFO between one background task and one reader."""
 
@@ -356,4 +362,5 @@ __all__ = [
     "run_callback",
     "shielded",
     "sleep",
+    "spawn_connect",
 ]

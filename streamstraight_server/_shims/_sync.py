@@ -9,6 +9,7 @@ import contextvars
 import http.client
 import inspect
 import logging
+import os
 import queue
 import threading
 import time
@@ -91,6 +92,38 @@ class Task:
     def join(self) -> None:
         if self._thread is not threading.current_thread():
             self._thread.join()
+
+
+#: background connections under way at once in the process; beyond it a writer connects on its
+#: own thread, as it did before connections were made in the background
+MAX_BACKGROUND_CONNECTS = 16
+_connect_slots: list[threading.Semaphore] = []
+
+
+def spawn_connect(target: Target, name: str) -> Task | None:
+    """A thread that connects a writer in the background, or None when
+    ``MAX_BACKGROUND_CONNECTS`` are already under way: the caller then connects itself, so the
+    SDK's threads stay few however many writers open at once."""
+    if not _connect_slots:  # taken at first use, so that gevent's patching applies
+        _connect_slots.append(threading.BoundedSemaphore(MAX_BACKGROUND_CONNECTS))
+    slots = _connect_slots[0]
+    if not slots.acquire(blocking=False):
+        return None
+
+    def run() -> None:
+        try:
+            target()
+        finally:
+            slots.release()
+
+    return Task(run, name)
+
+
+def _new_slots_after_fork() -> None:
+    _connect_slots.clear()
+
+
+os.register_at_fork(after_in_child=_new_slots_after_fork)
 
 
 class Queue:
@@ -307,4 +340,5 @@ __all__ = [
     "run_callback",
     "shielded",
     "sleep",
+    "spawn_connect",
 ]

@@ -48,6 +48,7 @@ from .._shims._sync import (
     Task,
     Ticker,
     monotonic,
+    spawn_connect,
 )
 from .connector import handshake
 
@@ -292,8 +293,9 @@ class StreamSession:
         with self._guard:
             self.machine.start(monotonic())
         if not wait:
-            self._opener = Task(self._open_in_background, name="streamstraight-open")
-            return
+            self._opener = spawn_connect(self._open_in_background, name="streamstraight-open")
+            if self._opener is not None:
+                return
         try:
             self._connect_now()
         except BaseException:
