@@ -2,7 +2,9 @@
 
 PARAMS is a JSON object of the workload's keyword arguments. The contender's module (and so its
 SDK) is imported before any clock starts; the result is one JSON line on stdout. Run with
-``python -I`` from a neutral directory, so the official SDK's venv cannot see this checkout.
+``python -I`` from a neutral directory, so the official SDK's venv cannot see this checkout;
+the ``sdk-before-*`` contenders run without ``-I``, with ``PYTHONPATH`` naming an exported
+earlier version of this package, which so comes before the checkout's.
 The paced workloads exit at once after their line: a stream still running at their deadline
 must not hold the process.
 """
@@ -23,6 +25,9 @@ CONTENDERS = {
     "official": ("_official", "async"),
     "raw-async": ("_raw", "async"),
     "raw-blocking": ("_raw", "blocking"),
+    # this SDK as of an earlier commit, exported elsewhere and put first on PYTHONPATH
+    "sdk-before-async": ("_sdk", "async"),
+    "sdk-before-blocking": ("_sdk", "blocking"),
 }
 
 
@@ -33,7 +38,7 @@ def main() -> None:
     module = importlib.import_module(module_name)
     paced = importlib.import_module("_paced").WORKLOADS
     target = importlib.import_module("_measure").Target(url, key)
-    function = getattr(module, f"{workload}_{flavour}", None)
+    function = getattr(module, f"{workload.replace('-', '_')}_{flavour}", None)
     if function is None:
         raise SystemExit(f"{contender} has no {workload} workload")
     outcome = function(target, stream_id, **json.loads(params))

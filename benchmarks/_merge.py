@@ -14,8 +14,10 @@ SECTIONS: dict[str, set[str] | None] = {
     "Memory": {"rss"},
     "LLM pace": {"llm"},
     "Idle writers": {"idle"},
+    "First chunk": {"first-chunk"},
     "The issue's targets": {"single", "connect", "concurrent"},
     "The targets at real load": {"llm"},
+    "The first-chunk targets": {"first-chunk"},
 }
 
 Section = tuple[str, list[str]]

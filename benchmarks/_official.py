@@ -11,9 +11,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import _drive_async
+from _first_chunk import Marks, source_async
 from _measure import MemoryWatch, Phases, Target, chunk_list, chunk_stream, now
 from _paced import Plan
 
+import streamstraight_server as package
 from streamstraight_server import streamstraight_server
 
 
@@ -79,3 +81,34 @@ async def llm_async(target: Target, stream_id: str, **plan: Any) -> dict[str, An
 
 async def idle_async(target: Target, stream_id: str, **plan: Any) -> dict[str, Any]:
     return await _drive_async.idle(lambda sid: _paced_stream(target, sid), stream_id, Plan(**plan))
+
+
+async def _first_stream(
+    target: Target, stream_id: str, delay: float, count: int, size: int
+) -> Marks:
+    """``t0`` before ``connect`` (its API connects before a writer can be had), then as an app
+    writes: enter the writer, start the source, send."""
+    marks = Marks()
+    server = await _connect(target, stream_id)
+    async with server.stream_writer() as writer:
+        marks.mark_entered()
+        async for chunk in source_async(marks, delay, count, size):
+            await writer.send(chunk)
+            marks.mark_sent()
+    marks.mark_closed()
+    return marks
+
+
+async def first_chunk_async(
+    target: Target, stream_id: str, delay_ms: float, count: int, size: int
+) -> dict[str, Any]:
+    """A warm-up stream, the measured one, then a bare handshake (``connect`` alone), each a
+    client and a connection of its own through the proxy."""
+    await _first_stream(target, f"{stream_id}-warm", 0.0, count, size)
+    marks = await _first_stream(target, stream_id, delay_ms / 1e3, count, size)
+    start = now()
+    server = await _connect(target, f"{stream_id}-hs")
+    handshake = now() - start
+    async with server.stream_writer():
+        pass
+    return marks.result(handshake, package.__file__)

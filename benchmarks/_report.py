@@ -24,6 +24,8 @@ NAMES = {
     "raw-async": "raw python-socketio `AsyncClient`",
     "raw-blocking": "raw python-socketio `Client`",
     "node": "Node `socket.io-client` (ceiling)",
+    "sdk-before-async": "this SDK before, async",
+    "sdk-before-blocking": "this SDK before, blocking",
 }
 PACKAGES = ["python-socketio", "python-engineio", "aiohttp", "websocket-client", "simple-websocket"]
 
@@ -210,7 +212,9 @@ class Report:
             out += [*lines, ""] if lines else []
         settings = f"{s.rounds} rounds, {s.chunks:,} chunks of {s.size} bytes"
         if not any(k[0] in ("single", "connect", "concurrent", "rss") for k in runs):
-            settings = "the real-load workloads alone"
+            ran = sorted({k[0] for k in runs}, key=lambda w: (w == "first-chunk", w))
+            plural = "s" if len(ran) > 1 else ""
+            settings = f"only the {', '.join(ran)} workload{plural}" if ran else "no workload"
         out.append(f"_Generated {time.strftime('%Y-%m-%d %H:%M %Z')}; settings: {settings}._")
         return "\n".join(out) + "\n"
 

@@ -16,9 +16,11 @@ from typing import Any
 
 import _drive_async
 import _drive_blocking
+from _first_chunk import Marks, source_async, source_blocking
 from _measure import MemoryWatch, Phases, Target, chunk_list, chunk_stream, cpu, now
 from _paced import Plan
 
+import streamstraight_server
 from streamstraight_server import AsyncStreamstraight, Streamstraight
 
 SHARED_CLIENT = "stream_id" in inspect.signature(AsyncStreamstraight.stream_writer).parameters
@@ -256,3 +258,82 @@ async def idle_async(target: Target, stream_id: str, **plan: Any) -> dict[str, A
 
 def idle_blocking(target: Target, stream_id: str, **plan: Any) -> dict[str, Any]:
     return _paced_blocking(_drive_blocking.idle, target, stream_id, plan)
+
+
+# first chunk ----------------------------------------------------------------------------------
+
+
+async def _first_stream_async(
+    client: Any, stream_id: str, delay: float, count: int, size: int
+) -> Marks:
+    """One stream as an app writes it: enter the writer, then start the source and send."""
+    marks = Marks()
+    async with client.stream_writer(stream_id=stream_id) as writer:
+        marks.mark_entered()
+        async for chunk in source_async(marks, delay, count, size):
+            await writer.send(chunk)
+            marks.mark_sent()
+    marks.mark_closed()
+    return marks
+
+
+def _first_stream_blocking(
+    client: Any, stream_id: str, delay: float, count: int, size: int
+) -> Marks:
+    marks = Marks()
+    with client.stream_writer(stream_id=stream_id) as writer:
+        marks.mark_entered()
+        for chunk in source_blocking(marks, delay, count, size):
+            writer.send(chunk)
+            marks.mark_sent()
+    marks.mark_closed()
+    return marks
+
+
+async def _handshake_async(client: Any, stream_id: str) -> float:
+    """A bare handshake: from entering a writer until ``flush()`` returns with nothing sent,
+    which is once the connection is open and the server said where the stream stands (before
+    the background connect, entering alone waited for that)."""
+    start = now()
+    async with client.stream_writer(stream_id=stream_id) as writer:
+        await writer.flush()
+        took = now() - start
+    return took
+
+
+def _handshake_blocking(client: Any, stream_id: str) -> float:
+    start = now()
+    with client.stream_writer(stream_id=stream_id) as writer:
+        writer.flush()
+        took = now() - start
+    return took
+
+
+async def first_chunk_async(
+    target: Target, stream_id: str, delay_ms: float, count: int, size: int
+) -> dict[str, Any]:
+    """A warm-up stream, the measured one, then a bare handshake: each a fresh connection
+    through the proxy, on one client (as an app has)."""
+    _require_shared_client()
+    client = AsyncStreamstraight(api_key=target.key, base_url=target.url)
+    try:
+        await _first_stream_async(client, f"{stream_id}-warm", 0.0, count, size)
+        marks = await _first_stream_async(client, stream_id, delay_ms / 1e3, count, size)
+        handshake = await _handshake_async(client, f"{stream_id}-hs")
+    finally:
+        await _aclose(client)
+    return marks.result(handshake, streamstraight_server.__file__)
+
+
+def first_chunk_blocking(
+    target: Target, stream_id: str, delay_ms: float, count: int, size: int
+) -> dict[str, Any]:
+    _require_shared_client()
+    client = Streamstraight(api_key=target.key, base_url=target.url)
+    try:
+        _first_stream_blocking(client, f"{stream_id}-warm", 0.0, count, size)
+        marks = _first_stream_blocking(client, stream_id, delay_ms / 1e3, count, size)
+        handshake = _handshake_blocking(client, f"{stream_id}-hs")
+    finally:
+        _close(client)
+    return marks.result(handshake, streamstraight_server.__file__)

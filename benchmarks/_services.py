@@ -75,6 +75,51 @@ class NodeSink:
         self.close()
 
 
+class DelayProxy:
+    """``_proxy.py`` in front of a sink: every byte 50 ms late (``delay_ms``) each way. Its
+    ``url`` is the proxy's; its key and counts are the sink's."""
+
+    def __init__(self, here: Path, sink: NodeSink, delay_ms: float) -> None:
+        self.sink = sink
+        self.key = sink.key
+        self.delay_ms = delay_ms
+        upstream = urllib.parse.urlsplit(sink.url).netloc
+        command = [sys.executable, str(here / "_proxy.py"), "--upstream", upstream]
+        command += ["--delay-ms", str(delay_ms)]
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        port = json.loads(self.process.stdout.readline())["port"]
+        self.url = f"http://127.0.0.1:{port}"
+
+    def count(self, stream_id: str) -> dict[str, Any] | None:
+        return self.sink.count(stream_id)
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self) -> DelayProxy:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
 class PythonServer:
     """This package's local server (``_server.py``): the server-bound column."""
 

@@ -1,7 +1,8 @@
 """Producer benchmarks against a server that is not the bottleneck; writes BENCHMARKS.md.
 
     .venv/bin/python benchmarks/run.py [--quick] [--contenders ...] [--write BENCHMARKS.md]
-        [--workloads single,connect,concurrent,rss,llm,idle] [--llm-streams 300,1000] ...
+        [--workloads single,connect,concurrent,rss,llm,idle,first-chunk] [--llm-streams 300,1000]
+        [--first-chunk-runs 9] [--first-chunk-delays 0,300] [--proxy-delay-ms 50] ...
 
 The server is the canonical Node Socket.IO server running ``sink.mjs`` (it counts and acks,
 stores nothing); the local Python server gives a second, server-bound column. Every contender
@@ -12,15 +13,18 @@ contenders' order rotates from one round to the next.
 
 The real-load workloads (``llm``: hundreds of LLM-paced streams in one process; ``idle``:
 writers open and silent) run many streams per child (``_load.py``, ``_paced.py``); there a
-stream that raised or is not whole is counted rather than failing the run. With ``--write`` and
-only some workloads, the sections they measured are merged into the existing file
-(``_merge.py``) and the others are kept.
+stream that raised or is not whole is counted rather than failing the run. The ``first-chunk``
+workload (``_first_chunk_runs.py``) times how long after entering the writer the server holds
+chunk 0, through a proxy that delays every byte (``_proxy.py``), against this SDK as of an
+earlier commit and the official SDK. With ``--write`` and only some workloads, the sections
+they measured are merged into the existing file (``_merge.py``) and the others are kept.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import secrets
 import subprocess
 import sys
@@ -30,11 +34,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from _first_chunk_runs import BEFORE_COMMIT, FirstChunkLog, FirstChunkSettings, first_chunk_runs
 from _load import PACED, LoadLog, LoadSettings, paced_runs, raise_limits
 from _merge import merge
 from _report import Report
+from _report_first import FirstChunkReport
 from _report_load import LoadReport
-from _services import NodeSink, PythonServer, Service
+from _services import DelayProxy, NodeSink, PythonServer, Service
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -42,7 +48,8 @@ OFFICIAL_VENV = ROOT / ".venv" / "official-0.2.10"
 OFFICIAL = "streamstraight-server==0.2.10"
 
 CONTENDERS = ["sdk-async", "sdk-blocking", "official", "raw-async", "raw-blocking", "node"]
-WORKLOADS = ["single", "connect", "concurrent", "rss", *PACED]
+FIRST_CHUNK = "first-chunk"
+WORKLOADS = ["single", "connect", "concurrent", "rss", *PACED, FIRST_CHUNK]
 CONCURRENT = ["sdk-async", "sdk-blocking"]
 RSS = ["sdk-async", "sdk-blocking"]
 
@@ -65,6 +72,7 @@ class Settings:
     contenders: list[str]
     write: Path | None
     load: LoadSettings
+    first_chunk: FirstChunkSettings
 
 
 @dataclass
@@ -76,7 +84,7 @@ class Results:
     def add(self, workload: str, column: str, contender: str, outcome: dict[str, Any]) -> None:
         self.runs.setdefault((workload, column, contender), []).append(outcome)
         status = outcome.get("failed") or outcome.get("note") or "ok"
-        print(f"  {workload:<10} {column:<6} {contender:<13} {status}", file=sys.stderr)
+        print(f"  {workload:<10} {column:<6} {contender:<19} {status}", file=sys.stderr)
 
 
 def official_python() -> Path:
@@ -97,7 +105,12 @@ def run_child(
     stream_id: str,
     params: dict[str, Any],
     timeout: float,
+    *,
+    pythonpath: Path | None = None,
 ) -> dict[str, Any]:
+    """One run in a fresh process; ``pythonpath`` (this SDK as of an earlier commit) goes first
+    on the child's path, which then runs without ``-I`` (that would ignore it)."""
+    env = None
     if contender == "node" and workload in PACED:
         command = ["node", str(HERE / "paced.mjs"), workload, service.url, service.key]
         command += [stream_id, json.dumps(params)]
@@ -111,11 +124,16 @@ def run_child(
     else:
         python = official_python() if contender == "official" else Path(sys.executable)
         # -I and a neutral cwd keep the official SDK's run from importing this checkout
-        command = [str(python), "-I", str(HERE / "_child.py"), contender, workload]
+        isolated = ["-I"] if pythonpath is None else []
+        if pythonpath is not None:
+            env = {**os.environ, "PYTHONPATH": str(pythonpath)}
+        command = [str(python), *isolated, str(HERE / "_child.py"), contender, workload]
         command += [service.url, service.key, stream_id, json.dumps(params)]
     with tempfile.TemporaryDirectory() as cwd:
         try:
-            done = subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=timeout)
+            done = subprocess.run(
+                command, capture_output=True, text=True, cwd=cwd, timeout=timeout, env=env
+            )
         except subprocess.TimeoutExpired:
             return {"failed": f"no result within {timeout:.0f}s"}
     if done.returncode != 0:
@@ -258,6 +276,18 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
     parser.add_argument("--idle-writers", type=int, help="writers of the idle workload")
     parser.add_argument("--idle-seconds", type=float, help="how long the writers stay silent")
     parser.add_argument("--load-rounds", type=int, default=1, help="rounds of llm and idle")
+    parser.add_argument(
+        "--first-chunk-runs", type=int, help="runs (processes) of each first-chunk row and delay"
+    )
+    parser.add_argument(
+        "--first-chunk-delays", default="0,300", help="ms until the source's first chunk is ready"
+    )
+    parser.add_argument(
+        "--proxy-delay-ms", type=float, default=50.0, help="the first-chunk proxy's delay each way"
+    )
+    parser.add_argument(
+        "--before", default=BEFORE_COMMIT, help="the commit of 'this SDK before' (first-chunk)"
+    )
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
     parser.add_argument("--write", type=Path, help="write the report there (BENCHMARKS.md)")
@@ -308,6 +338,14 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
             ),
             rounds=args.load_rounds,
         ),
+        first_chunk=FirstChunkSettings(
+            runs=pick(args.first_chunk_runs, 9, 2),
+            delays=[int(d) for d in args.first_chunk_delays.split(",")],
+            proxy_delay_ms=args.proxy_delay_ms,
+            chunks=3,
+            size=args.size,
+            before=args.before,
+        ),
     )
 
 
@@ -340,7 +378,14 @@ def main() -> None:
     if paced:
         log.limits = raise_limits(max([*settings.load.llm_streams, settings.load.idle_writers]))
     load_report = LoadReport(settings.load, settings.contenders, log)
-    report = Report(settings, official, [load_report.llm, load_report.idle], [load_report.targets])
+    first_log = FirstChunkLog()
+    first_report = FirstChunkReport(settings.first_chunk, first_log)
+    report = Report(
+        settings,
+        official,
+        [load_report.llm, load_report.idle, first_report.section],
+        [load_report.targets, first_report.targets],
+    )
     results = Results()
     started = time.monotonic()
     with NodeSink(HERE, key) as sink, NodeSink(HERE, key, settings.ack_delay_ms) as slow:
@@ -372,6 +417,18 @@ def main() -> None:
                     log,
                 )
                 log_time("real-load workloads", start)
+            if FIRST_CHUNK in settings.workloads:
+                with DelayProxy(HERE, sink, settings.first_chunk.proxy_delay_ms) as proxy:
+                    first_chunk_runs(
+                        settings.first_chunk,
+                        settings.contenders,
+                        proxy,
+                        ROOT,
+                        run_child,
+                        stream_problem,
+                        results.add,
+                        first_log,
+                    )
         finally:
             if python_server is not None:
                 python_server.close()

@@ -4,9 +4,10 @@
 //   node sink.mjs --api-key KEY [--ack-delay-ms N]
 //
 // Prints {"url": ...} once listening on 127.0.0.1 (a free port). GET /count?streamId=ID reads one
-// stream's counts; GET /streams?prefix=P sums every stream whose id starts with P (with
-// &chunks=N, also how many of them are whole: seq 0..N-1 once each, ended completed, and
-// their ids);
+// stream's counts, with the wall-clock times (ms since the epoch, Date.now()) at which its last
+// connection was accepted (connectedAt) and its first chunk was stored (firstChunkAt);
+// GET /streams?prefix=P sums every stream whose id starts with P (with &chunks=N, also how many
+// of them are whole: seq 0..N-1 once each, ended completed, and their ids);
 // GET /cpu is the sink's own CPU seconds so far.
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
@@ -35,7 +36,7 @@ function counts(streamId, overwrite) {
   let state = streams.get(streamId);
   if (state === undefined || overwrite) {
     state = { chunks: 0, lastSeq: null, ended: false, reason: null, gaps: 0, dups: 0,
-      endLastSeqMismatch: 0, connections: 0 };
+      endLastSeqMismatch: 0, connections: 0, connectedAt: null, firstChunkAt: null };
     streams.set(streamId, state);
   }
   return state;
@@ -109,12 +110,14 @@ io.on("connection", (socket) => {
     return;
   }
   state.connections += 1;
+  state.connectedAt = Date.now();
   socket.emit("stream:info", { streamId, deploymentId: "bench-sink", lastSeq: state.lastSeq,
     ended: false });
 
   socket.on("producer:chunk", (chunk) => {
     const seq = chunk.seq;
     const expected = state.lastSeq === null ? 0 : state.lastSeq + 1;
+    if (state.firstChunkAt === null && seq >= expected) state.firstChunkAt = Date.now();
     if (seq === expected) {
       state.chunks += 1;
       state.lastSeq = seq;
