@@ -94,9 +94,10 @@ class Task:
             self._thread.join()
 
 
-#: background connections under way at once in the process; beyond it a writer connects on its
-#: own thread, as it did before connections were made in the background
-MAX_BACKGROUND_CONNECTS = 16
+#: background connections under way at once in the process (with the I/O thread, 8 threads at
+#: most); beyond it a writer connects on its own thread, as it did before connections were made
+#: in the background
+MAX_BACKGROUND_CONNECTS = 7
 _connect_slots: list[threading.Semaphore] = []
 
 
