@@ -348,11 +348,14 @@ class AsyncStreamstraight(PlainWithGuard):
                     tee_timeout,
                     extra=FOR_A_PERSON,
                 )
+        await self._close_sessions()
+
+    async def _close_sessions(self, connect_wait: float | None = None) -> None:
         with self._registry:
             sessions = list(self._sessions.values())
         self._current = None
         for session in sessions:
-            await session.close()
+            await session.close(connect_wait=connect_wait)
         await self._cancels.aclose()
 
     async def _finish(self, timeout: float = TEE_CLOSE_TIMEOUT) -> None:
@@ -385,7 +388,7 @@ class AsyncStreamstraight(PlainWithGuard):
                 left,
                 extra=FOR_A_PERSON,
             )
-        await self.aclose(tee_timeout=0)
+        await self._close_sessions(connect_wait=0)
 
     async def disconnect(self) -> None:
         """The official SDK's name for :meth:`aclose`."""

@@ -401,15 +401,17 @@ class AsyncStreamSession:
         if due and socket is not None:
             await socket.post(EV_HEARTBEAT, {})
 
-    async def close(self) -> None:
+    async def close(self, *, connect_wait: float | None = None) -> None:
         """Close the connection and stop the heartbeat; a live stream is left without END.
-        Idempotent."""
+        Idempotent.
+
+        Chunks that ``send()`` took while the first connection was being made wait for it:
+        the background connect runs to its end (its own timeout and retries bound it, as an
+        eager open would have), or ``connect_wait`` seconds if given."""
         if self._closed:
             return
         if self._opener is not None and self.machine.connecting and self.machine.sent:
-            # chunks that send() took wait for the connection: let it come (within the
-            # connect timeout) and carry them, rather than drop them
-            await self._opened.wait(self.options.connect_timeout)
+            await self._opened.wait(connect_wait)
         self._closed = True
         with self._guard:
             self.machine.close()

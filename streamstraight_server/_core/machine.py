@@ -667,7 +667,14 @@ class StreamMachine:
         """The writer is done with the stream, whatever state it is in."""
         if self.state not in _LIVE:
             return
-        if self.sent > self.window.base:
+        if self.state is State.CONNECTING and self.sent:
+            logger.warning(
+                "stream %r: closed before its connection opened; the %d chunk(s) send() took "
+                "never reached the server",
+                self.stream_id,
+                self.sent,
+            )
+        elif self.sent > self.window.base:
             logger.warning(
                 "stream %r: closed with %d chunks sent and no confirmed END; readers will see "
                 "the stream end as producer-disconnected",

@@ -347,11 +347,14 @@ class Streamstraight(PlainWithGuard):
                     tee_timeout,
                     extra=FOR_A_PERSON,
                 )
+        self._close_sessions()
+
+    def _close_sessions(self, connect_wait: float | None = None) -> None:
         with self._registry:
             sessions = list(self._sessions.values())
         self._current = None
         for session in sessions:
-            session.close()
+            session.close(connect_wait=connect_wait)
         self._cancels.close()
 
     def _finish(self, timeout: float = TEE_CLOSE_TIMEOUT) -> None:
@@ -384,7 +387,7 @@ class Streamstraight(PlainWithGuard):
                 left,
                 extra=FOR_A_PERSON,
             )
-        self.close(tee_timeout=0)
+        self._close_sessions(connect_wait=0)
 
     def disconnect(self) -> None:
         """The official SDK's name for :meth:`close`."""
