@@ -405,13 +405,16 @@ class AsyncStreamSession:
         """Close the connection and stop the heartbeat; a live stream is left without END.
         Idempotent.
 
-        Chunks that ``send()`` took while the first connection was being made wait for it:
-        the background connect runs to its end (its own timeout and retries bound it, as an
-        eager open would have), or ``connect_wait`` seconds if given."""
+        Chunks that ``send()`` took while the first connection was being made wait for the
+        background connect to carry them, up to ``connect_wait`` seconds (one connect timeout
+        by default). The machine is open as soon as ``stream:info`` is read, before the
+        connect has sent those chunks: so the connect's end is awaited, not the state."""
         if self._closed:
             return
-        if self._opener is not None and self.machine.connecting and self.machine.sent:
-            await self._opened.wait(connect_wait)
+        opener = self._opener
+        if opener is not None and self.machine.sent and not self._opened.is_set():
+            wait = self.options.connect_timeout if connect_wait is None else connect_wait
+            await self._opened.wait(wait)
         self._closed = True
         with self._guard:
             self.machine.close()

@@ -158,19 +158,25 @@ async def test_closing_the_client_closes_every_writer(
         assert snap.end_reason == "producer-disconnected" and snap.data == ['"x"']
 
 
-async def test_closing_while_the_first_connection_retries_still_delivers_what_send_took(
+async def test_closing_just_as_the_connection_opens_still_delivers_what_send_took(
     server: ThreadedDevServer, options: dict[str, Any]
 ) -> None:
-    # the first handshake is refused, the retry comes after longer than one connect timeout:
-    # closing meanwhile waits for the whole connect (as an eager open would have), not one try
-    server.faults.refuse_connections = 1
-    slow = {"connect_timeout": 0.3, "connect_retry_delay_ms": 600}
-    client = AsyncStreamstraight(**{**options, **slow})
-    writer = client.stream_writer(stream_id="slow-open")
-    await writer.send("x")
-    await client.aclose()
-    snap = server.wait_for_end("slow-open", timeout=6)
-    assert snap.end_reason == "producer-disconnected" and snap.data == ['"x"']
+    # the close lands at every moment of a background connect, and in particular between
+    # stream:info (the stream is open) and the connect sending the chunks taken meanwhile
+    ids = [f"closing-{n}" for n in range(80)]
+    for n, stream_id in enumerate(ids):
+        client = AsyncStreamstraight(**options)
+        writer = client.stream_writer(stream_id=stream_id)
+        await writer.send("x")
+        await sleep(n * 0.0002)
+        await client.aclose()
+    for stream_id in ids:
+        snap = server.wait_for_end(stream_id, timeout=6)
+        assert (stream_id, snap.end_reason, snap.data) == (
+            stream_id,
+            "producer-disconnected",
+            ['"x"'],
+        )
 
 
 async def test_a_failed_stream_stays_failed_and_connect_starts_afresh(
