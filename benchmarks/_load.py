@@ -20,7 +20,16 @@ from _paced import WORKLOADS
 from _services import NodeSink, Service
 
 PACED = list(WORKLOADS)
-PACED_CONTENDERS = ["sdk-async", "sdk-blocking", "official", "raw-async", "raw-blocking", "node"]
+PACED_CONTENDERS = [
+    "sdk-async",
+    "sdk-blocking",
+    "sdk-before-async",
+    "sdk-before-blocking",
+    "official",
+    "raw-async",
+    "raw-blocking",
+    "node",
+]
 
 #: how long a run may go on beyond its plan: the SDK's own timeouts (connect 10 s with its
 #: retries, acks 15 s, END 10 s) fire, and are reported, well before the harness gives up

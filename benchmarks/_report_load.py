@@ -226,6 +226,8 @@ class LoadReport:
     def llm_ratios(self, runs: Runs, counts: list[int]) -> list[str]:
         pairs = [
             ("sdk-blocking", "sdk-async"),
+            ("sdk-async", "sdk-before-async"),
+            ("sdk-blocking", "sdk-before-blocking"),
             ("sdk-async", "node"),
             ("sdk-async", "official"),
             ("sdk-async", "raw-async"),
@@ -310,7 +312,12 @@ class LoadReport:
             rows,
         )
         ratios = []
-        for ours, other in (("sdk-blocking", "sdk-async"), ("sdk-async", "node")):
+        for ours, other in (
+            ("sdk-blocking", "sdk-async"),
+            ("sdk-async", "sdk-before-async"),
+            ("sdk-blocking", "sdk-before-blocking"),
+            ("sdk-async", "node"),
+        ):
             if ours in self.contenders and other in self.contenders:
                 r = ratio(self.idle_share(runs, ours).median, self.idle_share(runs, other).median)
                 ratios.append(f"{NAMES[ours]} vs {NAMES[other]} {times(r)}")

@@ -23,6 +23,7 @@ they measured are merged into the existing file (``_merge.py``) and the others a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -34,7 +35,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _first_chunk_runs import BEFORE_COMMIT, FirstChunkLog, FirstChunkSettings, first_chunk_runs
+from _first_chunk_runs import (
+    BEFORE_COMMIT,
+    FirstChunkLog,
+    FirstChunkSettings,
+    exported_package,
+    first_chunk_runs,
+)
 from _load import PACED, LoadLog, LoadSettings, paced_runs, raise_limits
 from _merge import merge
 from _report import Report
@@ -48,9 +55,11 @@ OFFICIAL_VENV = ROOT / ".venv" / "official-0.2.10"
 OFFICIAL = "streamstraight-server==0.2.10"
 
 CONTENDERS = ["sdk-async", "sdk-blocking", "official", "raw-async", "raw-blocking", "node"]
+#: this SDK as of ``--before``, beside today's in every workload but memory (by choice only)
+BEFORE_CONTENDERS = ["sdk-before-async", "sdk-before-blocking"]
 FIRST_CHUNK = "first-chunk"
 WORKLOADS = ["single", "connect", "concurrent", "rss", *PACED, FIRST_CHUNK]
-CONCURRENT = ["sdk-async", "sdk-blocking"]
+CONCURRENT = ["sdk-async", "sdk-blocking", *BEFORE_CONTENDERS]
 RSS = ["sdk-async", "sdk-blocking"]
 
 
@@ -73,6 +82,10 @@ class Settings:
     write: Path | None
     load: LoadSettings
     first_chunk: FirstChunkSettings
+
+
+#: where ``--before`` is exported while the sdk-before-* contenders run
+_before_package: Path | None = None
 
 
 @dataclass
@@ -111,6 +124,8 @@ def run_child(
     """One run in a fresh process; ``pythonpath`` (this SDK as of an earlier commit) goes first
     on the child's path, which then runs without ``-I`` (that would ignore it)."""
     env = None
+    if pythonpath is None and contender in BEFORE_CONTENDERS:
+        pythonpath = _before_package
     if contender == "node" and workload in PACED:
         command = ["node", str(HERE / "paced.mjs"), workload, service.url, service.key]
         command += [stream_id, json.dumps(params)]
@@ -286,7 +301,9 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         "--proxy-delay-ms", type=float, default=50.0, help="the first-chunk proxy's delay each way"
     )
     parser.add_argument(
-        "--before", default=BEFORE_COMMIT, help="the commit of 'this SDK before' (first-chunk)"
+        "--before",
+        default=BEFORE_COMMIT,
+        help="the commit of 'this SDK before' (first-chunk, and the sdk-before-* contenders)",
     )
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
@@ -301,7 +318,7 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
     contenders = args.contenders.split(",")
     for name, chosen, known in (
         ("workload", workloads, WORKLOADS),
-        ("contender", contenders, CONTENDERS),
+        ("contender", contenders, CONTENDERS + BEFORE_CONTENDERS),
     ):
         unknown = sorted(set(chosen) - set(known))
         if unknown:
@@ -388,6 +405,23 @@ def main() -> None:
     )
     results = Results()
     started = time.monotonic()
+    global _before_package
+    with contextlib.ExitStack() as stack:
+        if set(BEFORE_CONTENDERS) & set(settings.contenders):
+            _before_package = stack.enter_context(
+                exported_package(ROOT, settings.first_chunk.before)
+            )
+        run_all(settings, key, results, log, first_log)
+    report.elapsed = time.monotonic() - started
+    text = report.render(results.runs)
+    print(text)
+    write_report(settings, text)
+
+
+def run_all(
+    settings: Settings, key: str, results: Results, log: LoadLog, first_log: FirstChunkLog
+) -> None:
+    paced = [w for w in settings.workloads if w in PACED]
     with NodeSink(HERE, key) as sink, NodeSink(HERE, key, settings.ack_delay_ms) as slow:
         python_server = PythonServer(HERE) if settings.server_bound else None
         try:
@@ -432,10 +466,6 @@ def main() -> None:
         finally:
             if python_server is not None:
                 python_server.close()
-    report.elapsed = time.monotonic() - started
-    text = report.render(results.runs)
-    print(text)
-    write_report(settings, text)
 
 
 if __name__ == "__main__":
