@@ -1,13 +1,15 @@
 """BENCHMARKS.md from a run of some workloads only: each section that run measured replaces its
-namesake, a new one goes where it belongs, and every other section (the machine, the footer)
-is kept as it was. A section is named by its heading up to any colon (``## Memory: ...``)."""
+namesake, a new one goes where it belongs, and every other section (the footer; the machine,
+unless the run measured every workload but the first chunk) is kept as it was. A section is
+named by its heading up to any colon (``## Memory: ...``)."""
 
 from __future__ import annotations
 
 #: every section in the order of a full report, and the workloads that must all have run for
 #: a partial run to rewrite it (``None``: only a full run does)
 SECTIONS: dict[str, set[str] | None] = {
-    "Machine and versions": None,
+    # the first-chunk sections say when and at which commit they were measured
+    "Machine and versions": {"single", "connect", "concurrent", "rss", "llm", "idle"},
     "One stream": {"single"},
     "Connect latency and first send": {"connect"},
     "Concurrent streams": {"concurrent"},
@@ -62,7 +64,7 @@ def _rank(name: str) -> int:
 def merge(existing: str, fresh: str, workloads: set[str]) -> tuple[str, list[str]]:
     """``existing`` with the sections of ``fresh`` that ``workloads`` measured; and their names."""
     head, kept, footer = split(existing)
-    _, new, _ = split(fresh)
+    _, new, fresh_footer = split(fresh)
     taken = [
         (name, lines)
         for name, lines in new
@@ -77,6 +79,8 @@ def merge(existing: str, fresh: str, workloads: set[str]) -> tuple[str, list[str
             continue
         later = [i for i, (other, _) in enumerate(merged) if _rank(other) > _rank(name)]
         merged.insert(later[0] if later else len(merged), (name, body))
+    if any(name == "Machine and versions" for name, _ in taken):
+        footer = fresh_footer  # the run's date and settings go with its machine section
     lines = [*head]
     for _, body in merged:
         lines += body

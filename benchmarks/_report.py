@@ -155,8 +155,10 @@ class Report:
         official_python: Path | None,
         sections: Sequence[Section] = (),
         targets: Sequence[Section] = (),
+        before: str | None = None,
     ) -> None:
         self.settings = settings
+        self.before = before
         self.official_python = official_python
         self.more_sections = sections
         self.more_targets = targets
@@ -177,6 +179,12 @@ class Report:
             f"{ours.get('streamstraight-server', '?')} at {commit_label()}",
             "- " + ", ".join(f"{n} {ours[n]}" for n in PACKAGES if n in ours),
         ]
+        if self.before is not None:
+            lines.append(
+                f"- this SDK before: the package as of {self.before}, exported with `git archive` "
+                "and first on its runs' `PYTHONPATH`, with the same dependencies (the first-chunk "
+                "section names its own)"
+            )
         if self.official_python is not None:
             theirs = _versions(str(self.official_python))
             lines.append("- official SDK venv: " + ", ".join(f"{n} {v}" for n, v in theirs.items()))

@@ -39,6 +39,7 @@ from _first_chunk_runs import (
     BEFORE_COMMIT,
     FirstChunkLog,
     FirstChunkSettings,
+    describe_commit,
     exported_package,
     first_chunk_runs,
 )
@@ -402,6 +403,11 @@ def main() -> None:
         official,
         [load_report.llm, load_report.idle, first_report.section],
         [load_report.targets, first_report.targets],
+        before=(
+            describe_commit(ROOT, settings.first_chunk.before)
+            if set(BEFORE_CONTENDERS) & set(settings.contenders)
+            else None
+        ),
     )
     results = Results()
     started = time.monotonic()
